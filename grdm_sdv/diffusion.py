@@ -1,0 +1,152 @@
+"""Mixed-type diffusion: Gaussian on numbers, masked (absorbing) diffusion on categories.
+
+A parameter-free scheduler, apart from the network (as diffusers' schedulers):
+
+* numerical block ``x`` (paper symbols of DDPM): ``x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps``
+  with the cosine schedule ``abar``; the network predicts ``eps``; loss is MSE;
+* categorical columns: each token is replaced by the mask token with probability ``t``
+  (masked diffusion as in MDLM/TabDiff, linear schedule ``alpha_t = 1 - t``); the network
+  predicts the clean token's logits; loss is cross-entropy on masked tokens.
+
+Time is continuous in ``(0, 1]`` and discretised to ``num_timesteps`` levels for training;
+sampling walks any decreasing grid of ``sampling_steps`` levels (ancestral DDPM posterior for
+numbers, MDLM unmasking for categories), so it can use fewer steps than training has.
+Schedules are computed in float64 and returned as float32.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+class MixedDiffusion:
+    """Scheduler for the ``[x_num | x_cat]`` layout.
+
+    Args:
+        num_timesteps: discrete time levels used in training. (default: ``1000``)
+        cosine_s: offset of the cosine schedule. (default: ``0.008``)
+    """
+
+    def __init__(self, num_timesteps: int = 1000, cosine_s: float = 0.008) -> None:
+        if int(num_timesteps) < 2:
+            raise ValueError(f'num_timesteps must be at least 2, got {num_timesteps}.')
+        self.num_timesteps = int(num_timesteps)
+        self.cosine_s = float(cosine_s)
+
+    # --- schedules ---------------------------------------------------------------------------
+    def alpha_bar(self, t: torch.Tensor) -> torch.Tensor:
+        """Signal share ``abar_t`` of the Gaussian part at continuous time ``t``."""
+        s = self.cosine_s
+        t64 = t.double()
+        f = torch.cos((t64 + s) / (1 + s) * math.pi / 2) ** 2 / math.cos(s / (1 + s) * math.pi / 2) ** 2
+        return f.clamp(1e-5, 0.9999).float()
+
+    @staticmethod
+    def keep_prob(t: torch.Tensor) -> torch.Tensor:
+        """Probability ``alpha_t`` that a category token is still unmasked at time ``t``."""
+        return (1.0 - t).clamp(0.0, 1.0)
+
+    def sample_time(self, n: int, generator: torch.Generator | None, device) -> torch.Tensor:
+        """Training times: uniform over the ``num_timesteps`` levels ``1/T, ..., 1``."""
+        i = torch.randint(1, self.num_timesteps + 1, (n,), generator=generator, device=device)
+        return i.float() / self.num_timesteps
+
+    def set_timesteps(self, steps: int, device=None) -> torch.Tensor:
+        """Decreasing grid ``1 = t_0 > t_1 > ... > t_steps = 0`` on the training levels."""
+        steps = max(1, min(int(steps), self.num_timesteps))
+        levels = torch.linspace(self.num_timesteps, 0, steps + 1, dtype=torch.float64).round()
+        return (levels / self.num_timesteps).float().to(device)
+
+    # --- forward process ---------------------------------------------------------------------
+    def add_noise(
+        self,
+        x_num: torch.Tensor,
+        x_cat: torch.Tensor,
+        num_classes: list[int],
+        t: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Noise a clean batch to per-row times ``t``.
+
+        Returns ``(x_num_t, x_cat_t, eps, masked)``: the noisy numbers, the tokens with the
+        mask token (index ``K_j`` of column ``j``) substituted, the Gaussian noise, and where
+        tokens were masked.
+        """
+        eps = torch.randn(x_num.shape, generator=generator, device=x_num.device)
+        ab = self.alpha_bar(t)[:, None]
+        x_num_t = ab.sqrt() * x_num + (1 - ab).sqrt() * eps
+        u = torch.rand(x_cat.shape, generator=generator, device=x_cat.device)
+        masked = u >= self.keep_prob(t)[:, None]
+        mask_tok = torch.tensor(num_classes, dtype=torch.long, device=x_cat.device)
+        x_cat_t = torch.where(masked, mask_tok.expand_as(x_cat), x_cat)
+        return x_num_t, x_cat_t, eps, masked
+
+    @staticmethod
+    def loss(
+        eps_hat: torch.Tensor,
+        eps: torch.Tensor,
+        logits: list[torch.Tensor],
+        x_cat: torch.Tensor,
+        masked: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-row losses ``(numerical MSE, categorical CE on masked tokens)``."""
+        n = len(eps)
+        l_num = ((eps_hat.float() - eps) ** 2).mean(1) if eps.shape[1] else eps.new_zeros(n)
+        if logits:
+            ce = torch.stack(
+                [F.cross_entropy(lg.float(), x_cat[:, j], reduction='none') for j, lg in enumerate(logits)],
+                dim=1,
+            )
+            l_cat = (ce * masked).sum(1) / len(logits)
+        else:
+            l_cat = eps.new_zeros(n)
+        return l_num, l_cat
+
+    # --- reverse process ---------------------------------------------------------------------
+    def step(
+        self,
+        eps_hat: torch.Tensor,
+        logits: list[torch.Tensor],
+        t: float,
+        s: float,
+        x_num_t: torch.Tensor,
+        x_cat_t: torch.Tensor,
+        num_classes: list[int],
+        generator: torch.Generator | None = None,
+        temperature: float = 1.0,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One reverse step from time ``t`` to ``s < t`` for every row."""
+        dev = x_num_t.device
+        tt = torch.tensor([t], device=dev)
+        ss = torch.tensor([s], device=dev)
+        # Numbers: ancestral step with the DDPM posterior q(x_s | x_t, x0_hat).
+        if x_num_t.shape[1]:
+            ab_t, ab_s = self.alpha_bar(tt), self.alpha_bar(ss) if s > 0 else torch.ones(1, device=dev)
+            x0 = ((x_num_t - (1 - ab_t).sqrt() * eps_hat.float()) / ab_t.sqrt()).clamp(-5.0, 5.0)
+            if s <= 0:
+                x_num_s = x0
+            else:
+                a_ts = ab_t / ab_s
+                mean = (ab_s.sqrt() * (1 - a_ts) * x0 + a_ts.sqrt() * (1 - ab_s) * x_num_t) / (1 - ab_t)
+                var = (1 - ab_s) / (1 - ab_t) * (1 - a_ts)
+                noise = torch.randn(x_num_t.shape, generator=generator, device=dev)
+                x_num_s = mean + var.clamp(min=0).sqrt() * noise
+        else:
+            x_num_s = x_num_t
+        # Categories: a masked token is revealed with prob (alpha_s - alpha_t) / (1 - alpha_t).
+        x_cat_s = x_cat_t.clone()
+        if logits:
+            a_t, a_s = float(self.keep_prob(tt)), float(self.keep_prob(ss))
+            p_reveal = 1.0 if s <= 0 else (a_s - a_t) / max(1e-12, 1.0 - a_t)
+            for j, lg in enumerate(logits):
+                is_masked = x_cat_t[:, j] == num_classes[j]
+                if not bool(is_masked.any()):
+                    continue
+                reveal = is_masked & (torch.rand(len(lg), generator=generator, device=dev) < p_reveal)
+                probs = torch.softmax(lg.float() / temperature, dim=1)
+                draw = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+                x_cat_s[:, j] = torch.where(reveal, draw, x_cat_t[:, j])
+        return x_num_s, x_cat_s

@@ -1,0 +1,399 @@
+"""GRDMSynthesizer: the SDV glue around the GRDM model.
+
+It fills the hooks of ``sdv.multi_table.base.BaseMultiTableSynthesizer`` the way
+``HMASynthesizer`` does, so it drops into code written for HMA:
+
+* SDV/RDT preprocesses every table (datetimes, PII, keys, formats); categorical and boolean
+  columns are passed through raw and encoded by :mod:`grdm_sdv.encoding`;
+* ``_model_tables`` fits the structure model and trains the diffusion denoiser;
+* ``_sample`` samples a new graph, denoises all tables jointly, reverse-transforms each
+  table with its RDT processor (new primary keys, fake PII, original formats), fills the
+  foreign keys from the sampled edges and applies the constraints, as sdv's
+  ``hierarchical_sampler`` does.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import pickle
+import time
+import warnings
+
+import cloudpickle
+import numpy as np
+import pandas as pd
+import torch
+from sdv.errors import SamplingError, SynthesizerInputError
+from sdv.multi_table.base import BaseMultiTableSynthesizer
+from sdv.single_table.base import BaseSingleTableSynthesizer
+
+from . import __version__
+from .denoiser import HeteroDenoiser
+from .diffusion import MixedDiffusion
+from .encoding import TableEncoder
+from .graph import RelationalGraph
+from .schema import RelationalSchema
+from .structure import StructureModel
+from .train import TableTensors, Trainer, generate, resolve_device
+
+LOGGER = logging.getLogger(__name__)
+
+
+class _TableProcessor(BaseSingleTableSynthesizer):
+    """Per-table SDV/RDT processing only; the model is the multi-table one.
+
+    Categorical and boolean columns keep their raw values (as CTGAN's synthesizer does) so
+    the diffusion can treat them as categories rather than as UniformEncoder floats.
+    """
+
+    _model_sdtype_transformers = {'categorical': None, 'boolean': None}
+
+    def _fit(self, processed_data):  # pragma: no cover - the multi-table model does the work
+        pass
+
+    def _sample(self, num_rows, conditions=None):  # pragma: no cover
+        raise NotImplementedError('Sample tables through GRDMSynthesizer.')
+
+
+class GRDMSynthesizer(BaseMultiTableSynthesizer):
+    """Graph-conditional diffusion synthesizer for relational databases (GRDM).
+
+    Structure first (a degree-preserving random graph of rows and foreign keys), then all
+    attributes of all tables denoised jointly by a heterogeneous GNN. No limit on the number
+    of tables or the depth of the schema.
+
+    Args:
+        metadata: ``sdv.metadata.Metadata`` of the database.
+        locales: Faker locales for PII columns. (default: ``['en_US']``)
+        steps: training steps. (default: ``2000``)
+        batch_size: seed rows per training step (each brings its K-hop subgraph).
+            (default: ``512``)
+        n_hops: K, message-passing layers of the denoiser = hops each row sees per
+            denoising step. (default: ``2``)
+        hidden_dim: hidden width of the denoiser. (default: ``128``)
+        num_timesteps: diffusion time levels used in training. (default: ``1000``)
+        sampling_steps: reverse steps when sampling (at most ``num_timesteps``).
+            (default: ``100``)
+        learning_rate: AdamW learning rate. (default: ``2e-3``)
+        fanout: neighbours kept per row and foreign key per hop in training subgraphs.
+            (default: ``8``)
+        device: ``'auto'`` (CUDA when available), ``'cpu'``, ``'cuda'``, ``'cuda:1'``...
+            (default: ``'auto'``)
+        verbose: show progress bars. (default: ``True``)
+        seed: seed for fitting; ``None`` draws one from numpy's global generator.
+            (default: ``None``)
+    """
+
+    _synthesizer = _TableProcessor
+
+    def __init__(
+        self,
+        metadata,
+        locales: list[str] | str | None = ['en_US'],  # noqa: B006 - SDV's own default
+        steps: int = 2000,
+        batch_size: int = 512,
+        n_hops: int = 2,
+        hidden_dim: int = 128,
+        num_timesteps: int = 1000,
+        sampling_steps: int = 100,
+        learning_rate: float = 2e-3,
+        fanout: int = 8,
+        device: str = 'auto',
+        verbose: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        _check_params(steps=steps, batch_size=batch_size, n_hops=n_hops, hidden_dim=hidden_dim,
+                      num_timesteps=num_timesteps, sampling_steps=sampling_steps,
+                      fanout=fanout, learning_rate=learning_rate)
+        super().__init__(metadata, locales=locales)
+        self.steps = steps
+        self.batch_size = batch_size
+        self.n_hops = n_hops
+        self.hidden_dim = hidden_dim
+        self.num_timesteps = num_timesteps
+        self.sampling_steps = sampling_steps
+        self.learning_rate = learning_rate
+        self.fanout = fanout
+        self.device = device
+        self.verbose = verbose
+        self.seed = seed
+        self._table_sizes: dict[str, int] = {}
+        self._model: HeteroDenoiser | None = None
+        self._loss_history: list[dict] = []
+        self._fit_seconds: float | None = None
+        self._grdm_version = __version__
+
+    # --- fitting -----------------------------------------------------------------------------
+    def _augment_tables(self, processed_data: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        self._table_sizes = {t: len(df) for t, df in processed_data.items()}
+        return processed_data
+
+    def _model_tables(self, augmented_data: dict[str, pd.DataFrame]) -> None:
+        start = time.perf_counter()
+        schema = RelationalSchema.from_metadata_dict(self.metadata.to_dict())
+        missing = sorted(set(schema.tables) - set(augmented_data))
+        if missing:
+            raise SynthesizerInputError(
+                f'The data has no table(s) {missing} that the metadata describes. '
+                'Pass one DataFrame per table of the metadata.'
+            )
+        node = RelationalGraph.node_types(schema)
+        links = _links(schema, augmented_data)
+        n_rows = {t: len(augmented_data[t]) for t in schema.tables}
+
+        self._schema = schema
+        self._structure = StructureModel(schema).fit(n_rows, links)
+        self._nullable = {fk.name: bool((links[fk.name] < 0).any()) for fk in schema.foreign_keys}
+        self._encoders: dict[str, TableEncoder] = {}
+        tensors: dict[str, TableTensors] = {}
+        for t in schema.tables:
+            df = augmented_data[t]
+            fk_cols = {fk.column for fk in schema.parents_of(t)}
+            attrs = df[[c for c in df.columns if c not in fk_cols]]
+            categorical = [c for c in attrs.columns
+                           if not pd.api.types.is_numeric_dtype(attrs[c])
+                           or pd.api.types.is_bool_dtype(attrs[c])]
+            enc = TableEncoder(categorical).fit(attrs)
+            x_num, x_cat = enc.transform(attrs)
+            self._encoders[t] = enc
+            tensors[node[t]] = TableTensors(torch.from_numpy(x_num), torch.from_numpy(x_cat),
+                                            enc.num_classes)
+
+        graph = RelationalGraph.build(schema, n_rows, links, self._nullable)
+        seed = self.seed if self.seed is not None else int(np.random.randint(0, 2**31 - 1))
+        self._fit_seed = seed
+        device = resolve_device(self.device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = HeteroDenoiser(
+                node_types=list(node.values()),
+                edge_types=RelationalGraph.edge_types(schema),
+                d_num={k: v.x_num.shape[1] for k, v in tensors.items()},
+                num_classes={k: v.num_classes for k, v in tensors.items()},
+                d_struct=RelationalGraph.struct_dims(schema, self._nullable),
+                hidden=self.hidden_dim,
+                num_layers=self.n_hops,
+            )
+        trainer = Trainer(
+            model=model, diffusion=self._diffusion(), steps=self.steps,
+            batch_size=self.batch_size, lr=self.learning_rate, fanout=self.fanout,
+            device=device, verbose=self.verbose,
+        )
+        generator = torch.Generator().manual_seed(seed)
+        self._model = trainer.fit(graph, tensors, generator)
+        self._loss_history = trainer.loss_history
+        self._fit_device = str(device)
+        self._fit_seconds = time.perf_counter() - start
+
+    def _diffusion(self) -> MixedDiffusion:
+        return MixedDiffusion(num_timesteps=self.num_timesteps)
+
+    # --- sampling ----------------------------------------------------------------------------
+    def _sample(self, scale: float, batch_size=None, max_tries_per_batch=100) -> dict[str, pd.DataFrame]:
+        # The base wraps this in its temporary numpy seed, so drawing our seeds from
+        # np.random makes sampling repeatable and reset_sampling() rewinds it.
+        seed = int(np.random.randint(0, 2**31 - 1))
+        rng = np.random.default_rng(seed)
+        generator = torch.Generator().manual_seed(seed)
+        schema = self._schema
+        node = RelationalGraph.node_types(schema)
+        n_rows, links = self._structure.sample(scale, rng)
+        graph = RelationalGraph.build(schema, n_rows, links, self._nullable)
+        device = resolve_device(self.device)
+        out = generate(
+            self._model, self._diffusion(), graph,
+            d_num={node[t]: self._encoders[t].d_num for t in schema.tables},
+            num_classes={node[t]: self._encoders[t].num_classes for t in schema.tables},
+            sampling_steps=self.sampling_steps, generator=generator, device=device,
+            verbose=self.verbose,
+        )
+        sampled: dict[str, pd.DataFrame] = {}
+        for t in schema.tables:
+            tt = out[node[t]]
+            attrs = self._encoders[t].inverse(tt.x_num.numpy(), tt.x_cat.numpy())
+            sampled[t] = self._finalize_table(t, attrs, links, sampled)
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='The metadata lists columns in a different order')
+            return self._reverse_transform_constraints(sampled)
+
+    def _finalize_table(self, table, attrs, links, done) -> pd.DataFrame:
+        """Reverse-transform one table and fill its foreign keys from the sampled edges."""
+        synth = self._table_synthesizers[table]
+        proc = synth._data_processor
+        df = proc.reverse_transform(attrs)
+        for fk in self._schema.parents_of(table):
+            parent_keys = done[fk.parent][fk.parent_key]
+            link = links[fk.name]
+            values = parent_keys.take(np.clip(link, 0, None)).reset_index(drop=True)
+            if (link < 0).any():
+                values = values.astype(object).where(pd.Series(link >= 0), None)
+            df[fk.column] = values.to_numpy()
+        df = synth.reverse_transform_constraints(df)
+        for name, dtype in proc._dtypes.items():
+            if name not in df.columns:
+                continue
+            try:
+                df[name] = df[name].astype(dtype)
+            except (TypeError, ValueError):
+                # e.g. an int FK that now holds nulls: keep the wider type, as HMA does.
+                LOGGER.info("Could not cast column '%s.%s' back to %s.", table, name, dtype)
+        columns = [c for c in self.metadata.get_column_names(table) if c in df.columns]
+        extra = [c for c in df.columns if c not in columns]
+        return df[columns + extra]
+
+    def sample(
+        self,
+        num_rows: int | float | None = None,
+        main_table_name: str | None = None,
+        batch_size: int | None = None,
+        max_tries_per_batch: int = 100,
+        output_folder_path: str | None = None,
+        *,
+        scale: float | None = None,
+    ) -> dict[str, pd.DataFrame]:
+        """Sample a synthetic database.
+
+        Two forms: ``sample(scale=2.0)`` (SDV 1.x; also ``sample(2.0)`` and ``sample()`` for
+        scale 1), and SDV 2.0's ``sample(num_rows, main_table_name)``, which sizes the
+        database so that ``main_table_name`` has about ``num_rows`` rows.
+
+        Returns:
+            dict of DataFrames with the tables, columns and dtypes of the training data.
+        """
+        if scale is not None or main_table_name is None:
+            if scale is not None and num_rows is not None:
+                raise SynthesizerInputError(
+                    "Pass either 'scale' or 'num_rows' (with 'main_table_name'), not both."
+                )
+            return self.sample_scale(
+                1.0 if scale is None and num_rows is None else (scale if scale is not None else num_rows),
+                batch_size=batch_size, max_tries_per_batch=max_tries_per_batch,
+                output_folder_path=output_folder_path,
+            )
+        return super().sample(num_rows, main_table_name, batch_size, max_tries_per_batch,
+                              output_folder_path)
+
+    def sample_scale(
+        self,
+        scale: float = 1.0,
+        batch_size: int | None = None,
+        max_tries_per_batch: int = 100,
+        output_folder_path: str | None = None,
+    ) -> dict[str, pd.DataFrame]:
+        """Sample the whole database at ``scale`` times the size of the training data."""
+        if isinstance(scale, (bool, np.bool_)) or not isinstance(scale, (int, float, np.number)) \
+                or not np.isfinite(scale) or scale <= 0:
+            raise SynthesizerInputError(
+                f"Invalid value for 'scale' ({scale!r}): pass a number greater than 0, "
+                'e.g. scale=2.0 for a database twice the size of the training data.'
+            )
+        return super().sample_scale(float(scale), batch_size, max_tries_per_batch, output_folder_path)
+
+    # --- introspection -----------------------------------------------------------------------
+    def get_loss_values(self, table_name: str | None = None) -> pd.DataFrame:
+        """Training loss per step: total, numerical (MSE) and categorical (CE) parts.
+
+        Args:
+            table_name: if given, only that table's loss (``Step``, ``Loss``).
+        """
+        if not self._fitted:
+            raise SynthesizerInputError('Loss values are not available yet. Please fit your synthesizer first.')
+        df = pd.DataFrame(self._loss_history)
+        if table_name is None:
+            return df[['Step', 'Loss', 'Numerical Loss', 'Categorical Loss']].copy()
+        self._validate_table_name(table_name)
+        col = f'Loss {RelationalGraph.node_types(self._schema)[table_name]}'
+        if col not in df:
+            raise SynthesizerInputError(f"Table '{table_name}' has no attributes to model, so it has no loss.")
+        return df[['Step', col]].rename(columns={col: 'Loss'})
+
+    def get_info(self) -> dict:
+        """SDV's info plus the GRDM version, device and fit time."""
+        info = super().get_info()
+        info['grdm_sdv_version'] = self._grdm_version
+        if self._fitted:
+            info['fit_device'] = getattr(self, '_fit_device', None)
+            info['fit_seconds'] = self._fit_seconds
+            info['fit_seed'] = getattr(self, '_fit_seed', None)
+            info['num_parameters'] = sum(p.numel() for p in self._model.parameters())
+        return info
+
+    # --- persistence -------------------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        if state.get('_model') is not None:
+            state['_model'] = state['_model'].cpu()
+        return state
+
+    @classmethod
+    def load(cls, filepath: str, device: str | None = None) -> 'GRDMSynthesizer':
+        """Load a synthesizer written by :meth:`save`.
+
+        Args:
+            filepath: the file.
+            device: optionally override the device used for sampling (e.g. ``'cpu'``).
+        """
+        try:
+            with open(filepath, 'rb') as fh:
+                synth = cloudpickle.load(fh)
+        except FileNotFoundError:
+            raise
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError,
+                TypeError, IndexError) as err:
+            raise SynthesizerInputError(
+                f"Could not load a synthesizer from '{filepath}': the file is corrupt or was "
+                f'not written by GRDMSynthesizer.save ({type(err).__name__}: {err}).'
+            ) from err
+        if not isinstance(synth, cls):
+            raise SynthesizerInputError(
+                f"'{filepath}' holds a {type(synth).__name__}, not a {cls.__name__}."
+            )
+        saved = getattr(synth, '_grdm_version', None)
+        if saved is None or saved.split('.')[0] != __version__.split('.')[0]:
+            raise SynthesizerInputError(
+                f"'{filepath}' was saved by grdm-sdv {saved}, which this version ({__version__}) "
+                'cannot read. Refit the synthesizer with this version.'
+            )
+        if device is not None:
+            synth.device = device
+        if resolve_device(synth.device).type == 'cuda' and not torch.cuda.is_available():
+            warnings.warn('The synthesizer was set to use CUDA, which is not available here: '
+                          'sampling on CPU.', stacklevel=2)
+            synth.device = 'cpu'
+        return synth
+
+
+def _links(schema: RelationalSchema, data: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+    """Parent row index of every child row per FK (``-1`` for nulls)."""
+    links = {}
+    for fk in schema.foreign_keys:
+        parent = data[fk.parent]
+        index = parent.index if parent.index.name == fk.parent_key or fk.parent_key not in parent \
+            else pd.Index(parent[fk.parent_key])
+        values = data[fk.child][fk.column]
+        idx = pd.Index(index).get_indexer(values)
+        unknown = (idx < 0) & values.notna().to_numpy()
+        if unknown.any():
+            bad = values[unknown].unique()[:5].tolist()
+            raise SynthesizerInputError(
+                f"Table '{fk.child}' column '{fk.column}' has {int(unknown.sum())} value(s) with "
+                f"no matching '{fk.parent_key}' in table '{fk.parent}' (e.g. {bad}). "
+                'Drop or fix those rows, e.g. with sdv.utils.drop_unknown_references.'
+            )
+        links[fk.name] = idx.astype(np.int64)
+    return links
+
+
+def _check_params(**params) -> None:
+    bad = []
+    for name, value in params.items():
+        if name == 'learning_rate':
+            if not isinstance(value, (int, float)) or not value > 0:
+                bad.append(f"'{name}'={value!r} (a number > 0)")
+        elif isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            bad.append(f"'{name}'={value!r} (an integer >= 1)")
+    if params.get('num_timesteps', 2) < 2:
+        bad.append(f"'num_timesteps'={params['num_timesteps']!r} (at least 2)")
+    if bad:
+        raise SynthesizerInputError('Invalid GRDMSynthesizer parameter(s): ' + ', '.join(bad) + '.')
