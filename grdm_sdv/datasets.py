@@ -22,7 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ['load_csv_folder', 'save_csv_folder', 'make_demo_database', 'DEMO_DEPENDENCIES']
+__all__ = [
+    'load_csv_folder', 'save_csv_folder', 'make_demo_database', 'DEMO_DEPENDENCIES',
+    'association', 'cross_table_association',
+]
 
 #: Planted dependencies of the demo database: (hops, (table, column), (table, column)).
 DEMO_DEPENDENCIES = [
@@ -255,3 +258,71 @@ def make_demo_database(
     }
     metadata = Metadata.load_from_dict(_demo_metadata_dict())
     return tables, metadata
+
+
+def _path_up(relationships: list[dict], child: str, ancestor: str) -> list[dict]:
+    """FK relationships leading from ``child`` up to ``ancestor`` (breadth-first, sorted)."""
+    frontier = [(child, [])]
+    seen = {child}
+    while frontier:
+        nxt = []
+        for table, path in frontier:
+            if table == ancestor:
+                return path
+            rels = sorted((r for r in relationships if r['child_table_name'] == table),
+                          key=lambda r: (r['parent_table_name'], r['child_foreign_key']))
+            for r in rels:
+                if r['parent_table_name'] not in seen:
+                    seen.add(r['parent_table_name'])
+                    nxt.append((r['parent_table_name'], path + [r]))
+        frontier = nxt
+    raise ValueError(f"Table '{ancestor}' is not an ancestor of '{child}'.")
+
+
+def association(x: pd.Series, y: pd.Series) -> float:
+    """Strength of dependence in ``[0, 1]`` between two columns of any kind.
+
+    Numeric-numeric: ``|Spearman rho|``; categorical-categorical: Cramer's V;
+    categorical-numeric: the correlation ratio (eta). Rows with a null in either are dropped.
+    """
+    ok = x.notna().to_numpy() & y.notna().to_numpy()
+    x, y = x[ok].reset_index(drop=True), y[ok].reset_index(drop=True)
+    if len(x) < 3:
+        return float('nan')
+    x_num = pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x)
+    y_num = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
+    if x_num and y_num:
+        r = x.rank().corr(y.rank())
+        return float(abs(r)) if np.isfinite(r) else 0.0
+    if not x_num and not y_num:
+        table = pd.crosstab(x.astype(str), y.astype(str)).to_numpy().astype(float)
+        if min(table.shape) < 2:
+            return 0.0
+        expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
+        chi2 = ((table - expected) ** 2 / expected).sum()
+        return float(np.sqrt(chi2 / table.sum() / (min(table.shape) - 1)))
+    cat, num = (x, y) if y_num else (y, x)
+    num = num.astype(float)
+    groups = num.groupby(cat.astype(str))
+    between = (groups.count() * (groups.mean() - num.mean()) ** 2).sum()
+    total = ((num - num.mean()) ** 2).sum()
+    return float(np.sqrt(between / total)) if total > 0 else 0.0
+
+
+def cross_table_association(
+    tables: dict[str, pd.DataFrame], metadata, ancestor: tuple[str, str], descendant: tuple[str, str]
+) -> float:
+    """:func:`association` between an ancestor's column and a descendant's column.
+
+    Each descendant row is joined to its ancestor row along the foreign keys.
+    """
+    meta = metadata.to_dict() if hasattr(metadata, 'to_dict') else metadata
+    (ta, ca), (td, cd) = ancestor, descendant
+    path = _path_up(meta['relationships'], td, ta)
+    keys = tables[td][path[0]['child_foreign_key']] if path else None
+    for i, rel in enumerate(path):
+        parent = tables[rel['parent_table_name']].set_index(rel['parent_primary_key'])
+        nxt = path[i + 1]['child_foreign_key'] if i + 1 < len(path) else ca
+        keys = pd.Series(parent[nxt].reindex(keys.to_numpy()).to_numpy())
+    values = keys if path else tables[ta][ca]
+    return association(values, tables[td][cd].reset_index(drop=True))

@@ -391,8 +391,10 @@ def _check_params(**params) -> None:
         if name == 'learning_rate':
             if not isinstance(value, (int, float)) or not value > 0:
                 bad.append(f"'{name}'={value!r} (a number > 0)")
-        elif isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            bad.append(f"'{name}'={value!r} (an integer >= 1)")
+        elif isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                or value < (0 if name == 'n_hops' else 1):
+            low = 0 if name == 'n_hops' else 1
+            bad.append(f"'{name}'={value!r} (an integer >= {low})")
     if params.get('num_timesteps', 2) < 2:
         bad.append(f"'num_timesteps'={params['num_timesteps']!r} (at least 2)")
     if bad:

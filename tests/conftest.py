@@ -1,0 +1,62 @@
+"""Shared fixtures: a small demo database and one tiny fitted synthesizer per session."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / 'shared' / 'datasets'
+
+# Tiny model: the suite checks properties, not quality at scale.
+TINY = dict(steps=40, batch_size=128, hidden_dim=32, n_hops=1, sampling_steps=10, verbose=False)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', FutureWarning)
+        yield
+
+
+@pytest.fixture(scope='session')
+def demo():
+    from grdm_sdv.datasets import make_demo_database
+
+    return make_demo_database(n_customers=120, seed=1)
+
+
+@pytest.fixture(scope='session')
+def fitted(demo):
+    from grdm_sdv import GRDMSynthesizer
+
+    tables, metadata = demo
+    synth = GRDMSynthesizer(metadata, seed=0, **TINY)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        synth.fit(tables)
+    return synth
+
+
+def assert_integrity(data: dict[str, pd.DataFrame], metadata) -> None:
+    """Every PK unique and non-null; every non-null FK points at an existing PK."""
+    meta = metadata.to_dict()
+    for name, table in meta['tables'].items():
+        pk = table.get('primary_key')
+        if pk:
+            assert data[name][pk].notna().all(), f'{name}.{pk} has nulls'
+            assert data[name][pk].is_unique, f'{name}.{pk} is not unique'
+    for rel in meta['relationships']:
+        fk = data[rel['child_table_name']][rel['child_foreign_key']]
+        parent = data[rel['parent_table_name']][rel['parent_primary_key']]
+        ok = fk.dropna().isin(parent)
+        assert ok.all(), f"{rel['child_table_name']}.{rel['child_foreign_key']}: {(~ok).sum()} dangling"
+
+
+def children_per_parent(data, rel) -> np.ndarray:
+    fk = data[rel['child_table_name']][rel['child_foreign_key']].dropna()
+    parent = data[rel['parent_table_name']][rel['parent_primary_key']]
+    return fk.value_counts().reindex(parent.to_numpy(), fill_value=0).to_numpy()
