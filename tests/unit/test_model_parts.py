@@ -1,0 +1,100 @@
+"""Encoding, schema, diffusion scheduler and denoiser in isolation."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from grdm_sdv.denoiser import HeteroDenoiser
+from grdm_sdv.diffusion import MixedDiffusion
+from grdm_sdv.encoding import TableEncoder
+from grdm_sdv.schema import RelationalSchema
+
+
+def test_encoder_round_trip_with_nulls_and_categories():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({
+        'x': rng.lognormal(0, 1, 500),
+        'k': rng.choice(['a', 'b', None], 500),
+        'flag': rng.choice([True, False], 500),
+        'y': np.where(rng.random(500) < 0.2, np.nan, rng.normal(size=500)),
+    })
+    enc = TableEncoder(['k', 'flag']).fit(df)
+    x_num, x_cat = enc.transform(df)
+    assert x_num.shape == (500, 2) and x_cat.shape == (500, 3)
+    assert enc.num_classes == [3, 2, 2]
+    assert abs(x_num[:, 0].mean()) < 0.1 and abs(x_num[:, 0].std() - 1) < 0.15
+    back = enc.inverse(x_num, x_cat)
+    assert list(back.columns) == list(df.columns)
+    assert np.allclose(back['x'], df['x'], rtol=1e-3)
+    assert back['y'].isna().equals(df['y'].isna())
+    assert (back['k'].fillna('NA') == df['k'].fillna('NA')).all()
+    assert (back['flag'] == df['flag']).all()
+
+
+def test_schema_topological_order_and_depth():
+    meta = {'tables': {'c': {}, 'b': {}, 'a': {}, 'lonely': {}},
+            'relationships': [
+                {'parent_table_name': 'a', 'parent_primary_key': 'id', 'child_table_name': 'b', 'child_foreign_key': 'a_id'},
+                {'parent_table_name': 'b', 'parent_primary_key': 'id', 'child_table_name': 'c', 'child_foreign_key': 'b_id'}]}
+    s = RelationalSchema.from_metadata_dict(meta)
+    assert s.tables.index('a') < s.tables.index('b') < s.tables.index('c')
+    assert s.depth() == 3 and set(s.roots()) == {'a', 'lonely'}
+
+
+def test_scheduler_noise_levels_and_final_step():
+    d = MixedDiffusion(100)
+    t = torch.tensor([0.01, 0.5, 1.0])
+    ab = d.alpha_bar(t)
+    assert ab[0] > 0.99 and ab[2] < 1e-3 and ab[1] > ab[2]
+    grid = d.set_timesteps(10)
+    assert grid[0] == 1.0 and grid[-1] == 0.0 and len(grid) == 11 and (grid[:-1] > grid[1:]).all()
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.randn(2000, 2, generator=g)
+    cat = torch.randint(0, 3, (2000, 1), generator=g)
+    xt, ct, eps, masked = d.add_noise(x0, cat, [3], torch.full((2000,), 0.5), g)
+    assert abs(masked.float().mean().item() - 0.5) < 0.05
+    assert (ct[masked] == 3).all() and (ct[~masked] == cat[~masked]).all()
+    # With the true noise, the last step (s=0) recovers x0 and reveals every token.
+    logits = [torch.nn.functional.one_hot(cat[:, 0], 3).float() * 50]
+    x_s, c_s = d.step(eps, logits, 0.5, 0.0, xt, ct, [3], generator=g)
+    assert torch.allclose(x_s, x0.clamp(-5, 5), atol=1e-4)
+    assert torch.equal(c_s, cat)
+
+
+def test_denoiser_shapes_with_isolated_and_key_only_tables():
+    node_types = ['t0', 't1', 't2', 't3']  # t2 isolated, t3 keys only
+    edge_types = [('t1', 'fk0', 't0'), ('t0', 'rev_fk0', 't1')]
+    d_num = {'t0': 2, 't1': 1, 't2': 3, 't3': 0}
+    ncls = {'t0': [4], 't1': [], 't2': [2, 5], 't3': []}
+    model = HeteroDenoiser(node_types, edge_types, d_num, ncls, {'t0': 1, 't1': 0, 't2': 0, 't3': 0},
+                           hidden=16, num_layers=2)
+    n = {'t0': 3, 't1': 6, 't2': 4, 't3': 2}
+    out = model(
+        {k: torch.randn(v, d_num[k]) for k, v in n.items()},
+        {k: torch.zeros(v, len(ncls[k]), dtype=torch.long) for k, v in n.items()},
+        {'t0': torch.ones(3, 1), 't1': torch.zeros(6, 0), 't2': torch.zeros(4, 0), 't3': torch.zeros(2, 0)},
+        {k: torch.rand(v) for k, v in n.items()},
+        {('t1', 'fk0', 't0'): torch.tensor([[0, 1, 2, 3, 4, 5], [0, 0, 1, 1, 2, 2]]),
+         ('t0', 'rev_fk0', 't1'): torch.tensor([[0, 0, 1, 1, 2, 2], [0, 1, 2, 3, 4, 5]])},
+    )
+    assert out['t0'][0].shape == (3, 2) and [x.shape for x in out['t0'][1]] == [(3, 4)]
+    assert [x.shape for x in out['t2'][1]] == [(4, 2), (4, 5)]
+    assert out['t3'][0].shape == (2, 0) and out['t3'][1] == []
+    assert 'HeteroDenoiser' in repr(model)
+
+
+def test_message_passing_carries_parent_information():
+    """A 1-layer model's child output changes when only the parent's input changes."""
+    torch.manual_seed(0)
+    model = HeteroDenoiser(['p', 'c'], [('c', 'fk', 'p'), ('p', 'rev_fk', 'c')],
+                           {'p': 1, 'c': 1}, {'p': [], 'c': []}, {'p': 0, 'c': 0}, hidden=8, num_layers=1)
+    ei = {('c', 'fk', 'p'): torch.tensor([[0], [0]]), ('p', 'rev_fk', 'c'): torch.tensor([[0], [0]])}
+    args = lambda xp: ({'p': xp, 'c': torch.zeros(1, 1)}, {'p': torch.zeros(1, 0, dtype=torch.long), 'c': torch.zeros(1, 0, dtype=torch.long)},
+                       {'p': torch.zeros(1, 0), 'c': torch.zeros(1, 0)}, {'p': torch.ones(1), 'c': torch.ones(1)}, ei)
+    a = model(*args(torch.zeros(1, 1)))['c'][0]
+    b = model(*args(torch.ones(1, 1)))['c'][0]
+    assert not torch.allclose(a, b)
+    blind = HeteroDenoiser(['p', 'c'], [('c', 'fk', 'p'), ('p', 'rev_fk', 'c')],
+                           {'p': 1, 'c': 1}, {'p': [], 'c': []}, {'p': 0, 'c': 0}, hidden=8, num_layers=0)
+    assert torch.allclose(blind(*args(torch.zeros(1, 1)))['c'][0], blind(*args(torch.ones(1, 1)))['c'][0])

@@ -1,0 +1,51 @@
+"""Vectorized K-hop sampler against a brute-force neighbourhood."""
+
+import torch
+
+from grdm_sdv.neighbors import NeighborSampler
+
+
+def _graph():
+    # parent p has children c: child i -> parent i % 3; 9 children.
+    child = torch.arange(9)
+    parent = child % 3
+    fwd = torch.stack([child, parent])
+    return {'c': 9, 'p': 3}, {('c', 'fk0', 'p'): fwd, ('p', 'rev_fk0', 'c'): fwd.flip(0)}
+
+
+def test_one_hop_from_parent_takes_all_children_when_fanout_allows():
+    num_nodes, ei = _graph()
+    s = NeighborSampler(num_nodes, ei, num_hops=1, fanout=10)
+    b = s.sample({'p': torch.tensor([0, 2])})
+    assert b.num_seeds['p'] == 2 and b.node_ids['p'].tolist() == [0, 2]
+    # children of 0: 0,3,6; of 2: 2,5,8 -- disjoint copies tagged by seed.
+    got = sorted(zip(b.batch['c'].tolist(), b.node_ids['c'].tolist()))
+    assert got == [(0, 0), (0, 3), (0, 6), (1, 2), (1, 5), (1, 8)]
+    e = b.edge_index[('c', 'fk0', 'p')]
+    assert e.shape[1] == 6
+    # every edge joins a child to its true parent within the same subgraph
+    src_glob = b.node_ids['c'][e[0]]
+    dst_glob = b.node_ids['p'][e[1]]
+    assert torch.equal(src_glob % 3, dst_glob)
+    assert torch.equal(b.batch['c'][e[0]], b.batch['p'][e[1]])
+
+
+def test_two_hops_reach_siblings_and_respect_fanout():
+    num_nodes, ei = _graph()
+    s = NeighborSampler(num_nodes, ei, num_hops=2, fanout=2)
+    g = torch.Generator().manual_seed(0)
+    b = s.sample({'c': torch.tensor([4])}, generator=g)
+    assert b.node_ids['c'][0].item() == 4
+    assert b.node_ids['p'].tolist() == [1]
+    sib = set(b.node_ids['c'].tolist())
+    assert sib <= {1, 4, 7} and len(sib) >= 2
+    # fanout 2: at most 2 children reached from the parent
+    assert b.edge_index[('c', 'fk0', 'p')].shape[1] <= 2
+
+
+def test_seeds_of_the_same_node_get_separate_copies():
+    num_nodes, ei = _graph()
+    s = NeighborSampler(num_nodes, ei, num_hops=1, fanout=5)
+    b = s.sample({'c': torch.tensor([1, 1])})
+    assert b.node_ids['c'].tolist() == [1, 1]
+    assert b.batch['p'].tolist() == [0, 1] and b.node_ids['p'].tolist() == [1, 1]

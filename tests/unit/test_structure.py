@@ -1,0 +1,89 @@
+"""Structure model: degree-preserving sampling, multi-parent matching, nulls."""
+
+import numpy as np
+import pytest
+
+from grdm_sdv.schema import RelationalSchema
+from grdm_sdv.structure import StructureModel, _duplicated
+
+
+def _schema():
+    meta = {
+        'tables': {'race': {'primary_key': 'id'}, 'driver': {'primary_key': 'id'},
+                   'result': {'primary_key': 'id'}, 'lap': {'primary_key': 'id'}},
+        'relationships': [
+            {'parent_table_name': 'race', 'parent_primary_key': 'id', 'child_table_name': 'result', 'child_foreign_key': 'race_id'},
+            {'parent_table_name': 'driver', 'parent_primary_key': 'id', 'child_table_name': 'result', 'child_foreign_key': 'driver_id'},
+            {'parent_table_name': 'race', 'parent_primary_key': 'id', 'child_table_name': 'lap', 'child_foreign_key': 'race_id'},
+        ],
+    }
+    return RelationalSchema.from_metadata_dict(meta)
+
+
+def _real(rng):
+    n_race, n_driver = 200, 80
+    per_race = rng.integers(0, 12, n_race)
+    result_race = np.repeat(np.arange(n_race), per_race)
+    pop = rng.pareto(1.2, n_driver) + 0.05
+    result_driver = rng.choice(n_driver, len(result_race), p=pop / pop.sum())
+    result_driver[rng.random(len(result_race)) < 0.1] = -1  # nullable FK
+    lap_race = np.repeat(np.arange(n_race), per_race * 3)  # lap count tied to result count
+    schema = _schema()
+    fk = {(f.child, f.column): f.name for f in schema.foreign_keys}
+    links = {fk[('result', 'race_id')]: result_race, fk[('result', 'driver_id')]: result_driver,
+             fk[('lap', 'race_id')]: lap_race}
+    n_rows = {'race': n_race, 'driver': n_driver, 'result': len(result_race), 'lap': len(lap_race)}
+    return schema, n_rows, links, fk
+
+
+@pytest.mark.parametrize('scale', [0.5, 1.0, 2.0])
+def test_sample_keeps_sizes_degrees_integrity(scale):
+    rng = np.random.default_rng(0)
+    schema, n_rows, links, fk = _real(rng)
+    model = StructureModel(schema).fit(n_rows, links)
+    n_syn, syn = model.sample(scale, np.random.default_rng(1))
+    assert n_syn['race'] == round(scale * n_rows['race'])
+    assert n_syn['driver'] == round(scale * n_rows['driver'])
+    for name, link in syn.items():
+        f = next(x for x in schema.foreign_keys if x.name == name)
+        assert len(link) == n_syn[f.child]
+        assert link.max() < n_syn[f.parent] and link.min() >= -1
+    # Children per race: same distribution (mean and zero share).
+    real_deg = np.bincount(links[fk[('result', 'race_id')]], minlength=n_rows['race'])
+    syn_deg = np.bincount(syn[fk[('result', 'race_id')]], minlength=n_syn['race'])
+    assert abs(real_deg.mean() - syn_deg.mean()) < 1.0
+    assert abs((real_deg == 0).mean() - (syn_deg == 0).mean()) < 0.08
+    # A race's lap count and result count go together (joint degree vectors).
+    laps = np.bincount(syn[fk[('lap', 'race_id')]], minlength=n_syn['race'])
+    assert np.array_equal(laps, 3 * syn_deg)
+    # Secondary parent (driver): null rate and degree skew kept.
+    drv = syn[fk[('result', 'driver_id')]]
+    assert abs((drv < 0).mean() - 0.1) < 0.03
+    real_drv = np.bincount(links[fk[('result', 'driver_id')]][links[fk[('result', 'driver_id')]] >= 0], minlength=80)
+    syn_drv = np.bincount(drv[drv >= 0], minlength=n_syn['driver'])
+    q = [0.5, 0.9, 0.99]
+    real_q = np.quantile(real_drv / real_drv.mean(), q)
+    syn_q = np.quantile(syn_drv / syn_drv.mean(), q)
+    assert np.allclose(real_q, syn_q, rtol=0.5, atol=0.3), (real_q, syn_q)
+
+
+def test_duplicate_pairs_reduced_to_real_rate():
+    rng = np.random.default_rng(0)
+    schema, n_rows, links, fk = _real(rng)
+    # Make the real data free of repeated (race, driver) pairs.
+    r, d = links[fk[('result', 'race_id')]], links[fk[('result', 'driver_id')]]
+    d = np.where(_duplicated(r, d), -1, d)
+    links[fk[('result', 'driver_id')]] = d
+    model = StructureModel(schema).fit(n_rows, links)
+    assert model.dup_rate[fk[('result', 'driver_id')]] == 0
+    _, syn = model.sample(1.0, np.random.default_rng(2))
+    dup = _duplicated(syn[fk[('result', 'race_id')]], syn[fk[('result', 'driver_id')]]).mean()
+    assert dup < 0.01
+
+
+def test_same_rng_same_graph():
+    schema, n_rows, links, _ = _real(np.random.default_rng(0))
+    model = StructureModel(schema).fit(n_rows, links)
+    a = model.sample(1.3, np.random.default_rng(5))[1]
+    b = model.sample(1.3, np.random.default_rng(5))[1]
+    assert all(np.array_equal(a[k], b[k]) for k in a)
