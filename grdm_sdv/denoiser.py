@@ -12,7 +12,7 @@ import math
 
 import torch
 from torch import nn
-from torch_geometric.nn import HeteroConv, SAGEConv
+from torch_geometric.nn import SAGEConv
 
 from .graph import EdgeType
 
@@ -123,13 +123,13 @@ class HeteroDenoiser(nn.Module):
         self.selfs = nn.ModuleList()
         self.norms = nn.ModuleList()
         self.films = nn.ModuleList()
+        # One SAGEConv per edge type, summed per destination (as HeteroConv(aggr='sum')),
+        # held directly so each layer can update only the rows it must (see ``forward``).
         for _ in range(num_layers):
-            if edge_types:
-                self.convs.append(HeteroConv(
-                    {et: SAGEConv((hidden, hidden), hidden, aggr='mean', root_weight=False)
-                     for et in edge_types},
-                    aggr='sum',
-                ))
+            self.convs.append(nn.ModuleDict({
+                _key(et): SAGEConv((hidden, hidden), hidden, aggr='mean', root_weight=False)
+                for et in edge_types
+            }))
             # The self path keeps tables without relationships in the network.
             self.selfs.append(nn.ModuleDict({t: nn.Linear(hidden, hidden) for t in node_types}))
             self.norms.append(nn.ModuleDict({t: nn.LayerNorm(hidden) for t in node_types}))
@@ -147,17 +147,44 @@ class HeteroDenoiser(nn.Module):
         struct: dict[str, torch.Tensor],
         t: dict[str, torch.Tensor],
         edge_index: dict[EdgeType, torch.Tensor],
+        hop_ptr: dict[str, list[int]] | None = None,
     ) -> dict[str, tuple[torch.Tensor, list[torch.Tensor]]]:
+        """Predict noise and logits.
+
+        Args:
+            hop_ptr: for K-hop subgraph batches whose rows are ordered by hop (see
+                ``neighbors.SubgraphBatch``): layer ``l`` then updates only the rows within
+                ``K - 1 - l`` hops of the seeds and the output covers the seeds only, as
+                PyG's ``trim_to_layer``. ``None`` (full graph): every row, every layer.
+        """
+        n_layers = self.num_layers
         temb = {k: self.time(v) for k, v in t.items()}
         h = {k: self.io[k].encode(x_num[k], x_cat[k], struct[k]) + temb[k] for k in self.node_types}
-        ei = {et: e for et, e in edge_index.items() if e.numel()}
-        for layer in range(self.num_layers):
-            msg = self.convs[layer](h, ei) if self.convs and ei else {}
+        for layer in range(n_layers):
+            keep = {k: (hop_ptr[k][n_layers - layer] if hop_ptr is not None else len(h[k]))
+                    for k in self.node_types}
+            msg: dict[str, torch.Tensor] = {}
+            for et in self.edge_types:
+                e = edge_index.get(et)
+                src, _, dst = et
+                if e is None or not e.numel() or not keep[dst]:
+                    continue
+                if keep[dst] < len(h[dst]):
+                    e = e[:, e[1] < keep[dst]]
+                m = self.convs[layer][_key(et)]((h[src], h[dst][: keep[dst]]), e)
+                msg[dst] = msg[dst] + m if dst in msg else m
             new = {}
             for k in self.node_types:
-                z = self.selfs[layer][k](h[k]) + self.films[layer](temb[k])
+                hk = h[k][: keep[k]]
+                z = self.selfs[layer][k](hk) + self.films[layer](temb[k][: keep[k]])
                 if k in msg:
                     z = z + msg[k]
-                new[k] = h[k] + self.dropout(nn.functional.silu(self.norms[layer][k](z)))
+                new[k] = hk + self.dropout(nn.functional.silu(self.norms[layer][k](z)))
             h = new
+        if hop_ptr is not None and n_layers == 0:
+            h = {k: v[: hop_ptr[k][1]] for k, v in h.items()}
         return {k: self.io[k].decode(h[k]) for k in self.node_types}
+
+
+def _key(edge_type: EdgeType) -> str:
+    return '__'.join(edge_type)

@@ -28,12 +28,16 @@ class SubgraphBatch:
         batch: node type -> index of the seed whose subgraph the node belongs to.
         edge_index: edge type -> local ``2 x E`` edges (source, destination).
         num_seeds: node type -> number of seed nodes (the first rows of that type).
+        hop_ptr: node type -> ``K + 2`` offsets: rows ``hop_ptr[h]:hop_ptr[h + 1]`` are the
+            nodes first reached at hop ``h`` (rows are ordered by hop), so layer ``l`` of a
+            K-layer network only has to update the first ``hop_ptr[K - l]`` rows.
     """
 
     node_ids: dict[str, torch.Tensor]
     batch: dict[str, torch.Tensor]
     edge_index: dict[EdgeType, torch.Tensor]
     num_seeds: dict[str, int]
+    hop_ptr: dict[str, list[int]]
 
 
 class NeighborSampler:
@@ -83,6 +87,7 @@ class NeighborSampler:
         device = next(iter(self.csr.values()))[0].device if self.csr else torch.device('cpu')
         nodes: dict[str, list[torch.Tensor]] = {t: [] for t in self.num_nodes}
         bids: dict[str, list[torch.Tensor]] = {t: [] for t in self.num_nodes}
+        hops: dict[str, list[int]] = {t: [] for t in self.num_nodes}
         frontier: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         offset = 0
         num_seeds = {t: 0 for t in self.num_nodes}
@@ -92,10 +97,11 @@ class NeighborSampler:
             offset += len(ids)
             nodes[t].append(ids)
             bids[t].append(b)
+            hops[t].append(0)
             frontier[t] = (ids, b)
             num_seeds[t] = len(ids)
         raw_edges: dict[EdgeType, list[tuple[torch.Tensor, ...]]] = {et: [] for et in self.csr}
-        for _ in range(self.num_hops):
+        for hop in range(1, self.num_hops + 1):
             nxt: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
             for et, (rowptr, col) in self.csr.items():
                 src_t, _, dst_t = et
@@ -124,26 +130,40 @@ class NeighborSampler:
             for t, (a, b) in frontier.items():
                 nodes[t].append(a)
                 bids[t].append(b)
-        return self._relabel(nodes, bids, raw_edges, num_seeds, offset, device)
+                hops[t].append(hop)
+        return self._relabel(nodes, bids, hops, raw_edges, num_seeds, device)
 
-    def _relabel(self, nodes, bids, raw_edges, num_seeds, n_batches, device) -> SubgraphBatch:
-        node_ids, batch, local = {}, {}, {}
+    def _relabel(self, nodes, bids, hops, raw_edges, num_seeds, device) -> SubgraphBatch:
+        node_ids, batch, local, hop_ptr = {}, {}, {}, {}
+        k_max = self.num_hops + 1
         for t in self.num_nodes:
             if not nodes[t]:
                 node_ids[t] = torch.zeros(0, dtype=torch.long, device=device)
                 batch[t] = torch.zeros(0, dtype=torch.long, device=device)
                 local[t] = None
+                hop_ptr[t] = [0] * (k_max + 1)
                 continue
             n = self.num_nodes[t]
-            ids, b = torch.cat(nodes[t]), torch.cat(bids[t])
-            key = b * n + ids
+            key = torch.cat(nodes[t]) + torch.cat(bids[t]) * n
+            hop = torch.cat([torch.full((len(a),), h, dtype=torch.long, device=device)
+                             for a, h in zip(nodes[t], hops[t])])
+            # Each (seed, node) pair once, at the first hop that reached it.
+            comp = torch.unique(key * k_max + hop)
+            uk = torch.div(comp, k_max, rounding_mode='floor')
+            first = torch.ones(len(uk), dtype=torch.bool, device=device)
+            first[1:] = uk[1:] != uk[:-1]
+            uk, uh = uk[first], (comp % k_max)[first]
             k = num_seeds[t]
-            # Seeds keep their positions 0..k-1; other nodes follow, deduplicated.
-            seed_key = key[:k]
-            rest, _ = torch.sort(torch.unique(key[k:]))
-            if k:
-                rest = rest[~torch.isin(rest, seed_key)]
-            all_key = torch.cat([seed_key, rest])
+            # Seeds (hop 0) keep their given order; the rest follow ordered by hop.
+            rest = uh > 0
+            rk, rh = uk[rest], uh[rest]
+            order = torch.argsort(rh * (int(uk.max()) + 1) + rk)
+            all_key = torch.cat([key[:k], rk[order]])
+            counts = torch.bincount(rh, minlength=k_max).tolist()
+            ptr = [0, k]
+            for h in range(1, k_max):
+                ptr.append(ptr[-1] + counts[h])
+            hop_ptr[t] = ptr
             sorted_key, perm = torch.sort(all_key)
             local[t] = (sorted_key, perm)
             node_ids[t] = all_key % n
@@ -167,4 +187,4 @@ class NeighborSampler:
             n_dst = len(node_ids[dst_t])
             key = torch.unique(s * n_dst + d)
             edge_index[et] = torch.stack([torch.div(key, n_dst, rounding_mode='floor'), key % n_dst])
-        return SubgraphBatch(node_ids, batch, edge_index, num_seeds)
+        return SubgraphBatch(node_ids, batch, edge_index, num_seeds, hop_ptr)

@@ -6,8 +6,9 @@ pointing at the table), and per child table the null rate of each foreign key. S
 * root tables get ``round(scale * n)`` rows;
 * every other table has one *primary* foreign key (the least-null one): its row count is the
   sum of the primary parents' child counts (plus rows with a null primary key, scaled);
-* each synthetic row of a table draws its whole child-count vector from one real row
-  (bootstrap), so a parent's child counts in different child tables keep going together
+* each synthetic row of a table takes its whole child-count vector from one real row
+  (every real row once per whole multiple of the size, the remainder drawn without
+  replacement), so a parent's child counts in different child tables keep going together
   (unlike the reference code, which draws each foreign key independently);
 * the other foreign keys of a multi-parent table are matched by configuration-model stub
   matching: parent ``q`` gets about ``d_q`` children, rescaled so the stubs add up to the rows
@@ -119,7 +120,7 @@ class StructureModel:
                 if self.n_rows[t] == 0:
                     deg_syn[t] = np.zeros((n, real_deg.shape[1]), np.int64)
                 else:
-                    deg_syn[t] = real_deg[rng.integers(0, self.n_rows[t], n)]
+                    deg_syn[t] = real_deg[_resample(self.n_rows[t], n, rng)]
             else:
                 deg_syn[t] = real_deg[:0].reshape(n, 0) if n == 0 else np.zeros((n, 0), np.int64)
         return n_syn, links
@@ -150,6 +151,18 @@ class StructureModel:
         stubs = rng.permutation(np.repeat(np.arange(n_parent), base))
         out[need] = stubs
         return _reduce_duplicates(primary_links, out, self.dup_rate.get(fk.name, 1.0), rng)
+
+
+def _resample(n_real: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` row indices from ``range(n_real)``: whole copies, then a draw without replacement.
+
+    Lower variance than i.i.d. bootstrap: at scale 1 every real degree vector is used once, so
+    a table of 77 circuits does not randomly give 10% fewer races (and fewer of everything
+    below them).
+    """
+    full, rest = divmod(n, n_real)
+    idx = np.concatenate([np.tile(np.arange(n_real), full), rng.choice(n_real, rest, replace=False)])
+    return rng.permutation(idx)
 
 
 def _pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -124,7 +124,7 @@ class Trainer:
                 t[k] = tk
             st = {k: struct[k][batch.node_ids[k]] for k in graph.num_nodes}
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                out = model(x_num, x_cat, st, t, batch.edge_index)
+                out = model(x_num, x_cat, st, t, batch.edge_index, hop_ptr=batch.hop_ptr)
             l_num_all, l_cat_all, per_table = [], [], {}
             for k in trainable:
                 s = batch.num_seeds[k]

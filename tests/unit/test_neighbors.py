@@ -49,3 +49,34 @@ def test_seeds_of_the_same_node_get_separate_copies():
     b = s.sample({'c': torch.tensor([1, 1])})
     assert b.node_ids['c'].tolist() == [1, 1]
     assert b.batch['p'].tolist() == [0, 1] and b.node_ids['p'].tolist() == [1, 1]
+
+
+def test_trimmed_forward_matches_full_forward_on_seeds():
+    """Layer trimming (only rows within K-1-l hops updated at layer l) changes nothing for seeds."""
+    from grdm_sdv.denoiser import HeteroDenoiser
+
+    torch.manual_seed(0)
+    n = {'p': 20, 'c': 200}
+    child = torch.arange(200)
+    parent = torch.randint(0, 20, (200,))
+    fwd = torch.stack([child, parent])
+    ei = {('c', 'fk0', 'p'): fwd, ('p', 'rev_fk0', 'c'): fwd.flip(0)}
+    s = NeighborSampler(n, ei, num_hops=2, fanout=4)
+    b = s.sample({'c': torch.tensor([3, 7, 7]), 'p': torch.tensor([1])}, generator=torch.Generator().manual_seed(1))
+    for t in n:  # rows are ordered by hop
+        assert b.hop_ptr[t][1] == b.num_seeds[t] and b.hop_ptr[t][-1] == len(b.node_ids[t])
+    model = HeteroDenoiser(['p', 'c'], list(ei), {'p': 1, 'c': 2}, {'p': [3], 'c': []}, {'p': 0, 'c': 0},
+                           hidden=16, num_layers=2).eval()
+    args = (
+        {'p': torch.randn(len(b.node_ids['p']), 1), 'c': torch.randn(len(b.node_ids['c']), 2)},
+        {'p': torch.randint(0, 3, (len(b.node_ids['p']), 1)), 'c': torch.zeros(len(b.node_ids['c']), 0, dtype=torch.long)},
+        {'p': torch.zeros(len(b.node_ids['p']), 0), 'c': torch.zeros(len(b.node_ids['c']), 0)},
+        {'p': torch.rand(len(b.node_ids['p'])), 'c': torch.rand(len(b.node_ids['c']))},
+        b.edge_index,
+    )
+    full = model(*args)
+    trim = model(*args, hop_ptr=b.hop_ptr)
+    for t in n:
+        k = b.num_seeds[t]
+        assert trim[t][0].shape[0] == k
+        assert torch.allclose(full[t][0][:k], trim[t][0], atol=1e-5)
