@@ -158,8 +158,14 @@ class HeteroDenoiser(nn.Module):
                 PyG's ``trim_to_layer``. ``None`` (full graph): every row, every layer.
         """
         n_layers = self.num_layers
-        temb = {k: self.time(v) for k, v in t.items()}
-        h = {k: self.io[k].encode(x_num[k], x_cat[k], struct[k]) + temb[k] for k in self.node_types}
+        # Rows share few distinct times (one in sampling, one per subgraph in training):
+        # embed each distinct time once and gather.
+        t_inv, t_emb = {}, {}
+        for k, v in t.items():
+            u, t_inv[k] = torch.unique(v, return_inverse=True)
+            t_emb[k] = self.time(u)
+        h = {k: self.io[k].encode(x_num[k], x_cat[k], struct[k]) + t_emb[k][t_inv[k]]
+             for k in self.node_types}
         for layer in range(n_layers):
             keep = {k: (hop_ptr[k][n_layers - layer] if hop_ptr is not None else len(h[k]))
                     for k in self.node_types}
@@ -171,12 +177,12 @@ class HeteroDenoiser(nn.Module):
                     continue
                 if keep[dst] < len(h[dst]):
                     e = e[:, e[1] < keep[dst]]
-                m = self.convs[layer][_key(et)]((h[src], h[dst][: keep[dst]]), e)
+                m = _sage_mean(self.convs[layer][_key(et)], h[src], keep[dst], e)
                 msg[dst] = msg[dst] + m if dst in msg else m
             new = {}
             for k in self.node_types:
                 hk = h[k][: keep[k]]
-                z = self.selfs[layer][k](hk) + self.films[layer](temb[k][: keep[k]])
+                z = self.selfs[layer][k](hk) + self.films[layer](t_emb[k])[t_inv[k][: keep[k]]]
                 if k in msg:
                     z = z + msg[k]
                 new[k] = hk + self.dropout(nn.functional.silu(self.norms[layer][k](z)))
@@ -188,3 +194,22 @@ class HeteroDenoiser(nn.Module):
 
 def _key(edge_type: EdgeType) -> str:
     return '__'.join(edge_type)
+
+
+def _sage_mean(conv: SAGEConv, x_src: torch.Tensor, n_dst: int, edge_index: torch.Tensor) -> torch.Tensor:
+    """``conv((x_src, x_dst), edge_index)`` for a mean-aggregating SAGEConv without root weight.
+
+    Same result, cheaper: the linear map commutes with the mean, so it is applied on the
+    smaller side. A parent -> child edge type (one parent per child) then costs a gather of
+    already projected parent rows instead of a matrix product per child row.
+    """
+    lin = conv.lin_l
+    src, dst = edge_index[0], edge_index[1]
+    project_first = x_src.size(0) < n_dst
+    x = nn.functional.linear(x_src, lin.weight) if project_first else x_src
+    out = x.new_zeros(n_dst, x.size(1)).index_add_(0, dst, x.index_select(0, src))
+    deg = torch.bincount(dst, minlength=n_dst).clamp_(min=1).to(out.dtype)
+    out = out / deg[:, None]
+    if not project_first:
+        out = nn.functional.linear(out, lin.weight)
+    return out + lin.bias if lin.bias is not None else out

@@ -98,3 +98,16 @@ def test_message_passing_carries_parent_information():
     blind = HeteroDenoiser(['p', 'c'], [('c', 'fk', 'p'), ('p', 'rev_fk', 'c')],
                            {'p': 1, 'c': 1}, {'p': [], 'c': []}, {'p': 0, 'c': 0}, hidden=8, num_layers=0)
     assert torch.allclose(blind(*args(torch.zeros(1, 1)))['c'][0], blind(*args(torch.ones(1, 1)))['c'][0])
+
+
+def test_sage_mean_matches_pyg_sageconv():
+    from torch_geometric.nn import SAGEConv
+
+    from grdm_sdv.denoiser import _sage_mean
+
+    torch.manual_seed(0)
+    conv = SAGEConv((8, 8), 8, aggr='mean', root_weight=False)
+    for n_src, n_dst in [(5, 40), (40, 5)]:
+        x_src, x_dst = torch.randn(n_src, 8), torch.randn(n_dst, 8)
+        e = torch.stack([torch.randint(0, n_src, (60,)), torch.randint(0, n_dst - 1, (60,))])
+        assert torch.allclose(conv((x_src, x_dst), e), _sage_mean(conv, x_src, n_dst, e), atol=1e-5)
