@@ -41,6 +41,20 @@ class TableTensors:
 
 
 @dataclass
+class KnownCells:
+    """Cells held fixed while the rest of a table is generated (inpainting).
+
+    ``num_mask``/``cat_mask`` are boolean, shaped as ``x_num``/``x_cat``; where true the
+    value in ``x_num``/``x_cat`` is kept.
+    """
+
+    x_num: torch.Tensor
+    num_mask: torch.Tensor
+    x_cat: torch.Tensor
+    cat_mask: torch.Tensor
+
+
+@dataclass
 class Trainer:
     """Train a :class:`HeteroDenoiser` on one database graph.
 
@@ -171,8 +185,17 @@ def generate(
     device: torch.device,
     verbose: bool = True,
     temperature: float = 1.0,
+    known: dict[str, KnownCells] | None = None,
 ) -> dict[str, TableTensors]:
-    """Run the reverse chain on the whole graph: all rows of all tables at once."""
+    """Run the reverse chain on the whole graph: all rows of all tables at once.
+
+    Args:
+        known: node type -> cells to hold fixed. Known category tokens are never masked
+            (exact conditioning for masked diffusion); known numbers are replaced after
+            every step by the known value noised to the current level (RePaint-style).
+    """
+    known = {k: KnownCells(*(x.to(device) for x in (v.x_num, v.num_mask, v.x_cat, v.cat_mask)))
+             for k, v in (known or {}).items()}
     model = model.to(device).eval()
     gen_dev = device.type == 'cpu'
     edge_index = {et: e.to(device) for et, e in graph.edge_index.items()}
@@ -182,7 +205,11 @@ def generate(
         x_num[k] = torch.randn((n, d_num[k]), generator=generator).to(device)
         mask_tok = torch.tensor(num_classes[k], dtype=torch.long)
         x_cat[k] = mask_tok.expand(n, len(num_classes[k])).clone().to(device)
+        if k in known:
+            x_cat[k] = torch.where(known[k].cat_mask, known[k].x_cat, x_cat[k])
     grid = diffusion.set_timesteps(sampling_steps).tolist()
+    if known:
+        _impose(known, x_num, diffusion, grid[0], generator, device)
     use_amp = device.type == 'cuda'
     bar = tqdm(range(len(grid) - 1), desc='Sample GRDM', disable=not verbose, leave=True)
     for i in bar:
@@ -196,5 +223,18 @@ def generate(
                 eps, logits, t, s, x_num[k], x_cat[k], num_classes[k],
                 generator=generator if gen_dev else None, temperature=temperature,
             )
+        if known:
+            _impose(known, x_num, diffusion, s, generator, device)
     model.cpu()
     return {k: TableTensors(x_num[k].cpu(), x_cat[k].cpu(), num_classes[k]) for k in graph.num_nodes}
+
+
+def _impose(known, x_num, diffusion, s, generator, device) -> None:
+    """Overwrite known numerical cells with their value noised to time ``s``."""
+    ab = diffusion.alpha_bar(torch.tensor([s], device=device)) if s > 0 else torch.ones(1, device=device)
+    for k, kc in known.items():
+        if not kc.num_mask.any():
+            continue
+        noise = torch.randn(kc.x_num.shape, generator=generator).to(device)
+        noisy = ab.sqrt() * kc.x_num + (1 - ab).sqrt() * noise if s > 0 else kc.x_num
+        x_num[k] = torch.where(kc.num_mask, noisy, x_num[k])
