@@ -94,6 +94,8 @@ class HeteroDenoiser(nn.Module):
         d_struct: node type -> width of the structural features.
         hidden: hidden width. (default: ``128``)
         num_layers: K, message-passing layers (= hops seen). (default: ``2``)
+        mlp_layers: per-table residual MLP blocks after message passing; the per-row
+            network needs depth of its own, as TabDDPM's MLP has. (default: ``2``)
         dropout: dropout after each layer. (default: ``0.0``)
 
     Shapes: ``forward`` takes per node type ``x_num (n, d_num)``, ``x_cat (n, c)`` long,
@@ -110,11 +112,12 @@ class HeteroDenoiser(nn.Module):
         d_struct: dict[str, int],
         hidden: int = 128,
         num_layers: int = 2,
+        mlp_layers: int = 2,
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.node_types, self.edge_types = list(node_types), list(edge_types)
-        self.hidden, self.num_layers = hidden, num_layers
+        self.hidden, self.num_layers, self.mlp_layers = hidden, num_layers, mlp_layers
         self.time = TimeEmbedding(hidden)
         self.io = nn.ModuleDict({
             t: TableIO(d_num[t], num_classes[t], d_struct[t], hidden) for t in node_types
@@ -132,13 +135,18 @@ class HeteroDenoiser(nn.Module):
             }))
             # The self path keeps tables without relationships in the network.
             self.selfs.append(nn.ModuleDict({t: nn.Linear(hidden, hidden) for t in node_types}))
-            self.norms.append(nn.ModuleDict({t: nn.LayerNorm(hidden) for t in node_types}))
+            self.norms.append(nn.ModuleDict({t: _FeedForward(hidden) for t in node_types}))
             self.films.append(nn.Linear(hidden, hidden))
+        self.post = nn.ModuleList(
+            nn.ModuleDict({t: _FeedForward(hidden) for t in node_types}) for _ in range(mlp_layers)
+        )
+        self.post_films = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(mlp_layers))
         self.dropout = nn.Dropout(dropout)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(tables={len(self.node_types)}, '
-                f'edge_types={len(self.edge_types)}, hidden={self.hidden}, layers={self.num_layers})')
+                f'edge_types={len(self.edge_types)}, hidden={self.hidden}, layers={self.num_layers}, '
+                f'mlp_layers={self.mlp_layers})')
 
     def forward(
         self,
@@ -185,11 +193,26 @@ class HeteroDenoiser(nn.Module):
                 z = self.selfs[layer][k](hk) + self.films[layer](t_emb[k])[t_inv[k][: keep[k]]]
                 if k in msg:
                     z = z + msg[k]
-                new[k] = hk + self.dropout(nn.functional.silu(self.norms[layer][k](z)))
+                new[k] = hk + self.dropout(self.norms[layer][k](z))
             h = new
         if hop_ptr is not None and n_layers == 0:
             h = {k: v[: hop_ptr[k][1]] for k, v in h.items()}
+        for block, film in zip(self.post, self.post_films):
+            h = {k: v + self.dropout(block[k](v + film(t_emb[k])[t_inv[k][: len(v)]]))
+                 for k, v in h.items()}
         return {k: self.io[k].decode(h[k]) for k in self.node_types}
+
+
+class _FeedForward(nn.Module):
+    """``LayerNorm -> Linear(d, 2d) -> SiLU -> Linear(2d, d)``: the per-row block."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 2 * dim), nn.SiLU(),
+                                 nn.Linear(2 * dim, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
 
 
 def _key(edge_type: EdgeType) -> str:

@@ -186,6 +186,7 @@ def generate(
     verbose: bool = True,
     temperature: float = 1.0,
     known: dict[str, KnownCells] | None = None,
+    fanout: int | None = None,
 ) -> dict[str, TableTensors]:
     """Run the reverse chain on the whole graph: all rows of all tables at once.
 
@@ -193,6 +194,9 @@ def generate(
         known: node type -> cells to hold fixed. Known category tokens are never masked
             (exact conditioning for masked diffusion); known numbers are replaced after
             every step by the known value noised to the current level (RePaint-style).
+        fanout: at each step every row aggregates at most this many neighbours per edge
+            type, drawn afresh, as in training (a mean over all 300 results of a driver is
+            a different input from the mean over 8 the network learned from).
     """
     known = {k: KnownCells(*(x.to(device) for x in (v.x_num, v.num_mask, v.x_cat, v.cat_mask)))
              for k, v in (known or {}).items()}
@@ -215,8 +219,10 @@ def generate(
     for i in bar:
         t, s = grid[i], grid[i + 1]
         tt = {k: torch.full((n,), t, device=device) for k, n in graph.num_nodes.items()}
+        ei = edge_index if fanout is None else {
+            et: _cap_in_degree(e, fanout, generator, device) for et, e in edge_index.items()}
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            out = model(x_num, x_cat, struct, tt, edge_index)
+            out = model(x_num, x_cat, struct, tt, ei)
         for k in graph.num_nodes:
             eps, logits = out[k]
             x_num[k], x_cat[k] = diffusion.step(
@@ -238,3 +244,19 @@ def _impose(known, x_num, diffusion, s, generator, device) -> None:
         noise = torch.randn(kc.x_num.shape, generator=generator).to(device)
         noisy = ab.sqrt() * kc.x_num + (1 - ab).sqrt() * noise if s > 0 else kc.x_num
         x_num[k] = torch.where(kc.num_mask, noisy, x_num[k])
+
+
+def _cap_in_degree(edge_index: torch.Tensor, fanout: int, generator, device) -> torch.Tensor:
+    """Keep a uniform random subset of at most ``fanout`` incoming edges per destination."""
+    dst = edge_index[1]
+    if len(dst) == 0 or int(torch.bincount(dst).max()) <= fanout:
+        return edge_index
+    r = torch.rand(len(dst), generator=generator).to(device)
+    order = torch.argsort(dst.double() + r.double() * 0.5)  # by destination, random within
+    d_sorted = dst[order]
+    start = torch.ones_like(d_sorted, dtype=torch.bool)
+    start[1:] = d_sorted[1:] != d_sorted[:-1]
+    pos = torch.arange(len(order), device=device)
+    first = torch.cummax(torch.where(start, pos, torch.zeros_like(pos)), 0).values
+    keep = order[(pos - first) < fanout]
+    return edge_index[:, keep]
