@@ -8,7 +8,11 @@ still hold NaN. Here each table becomes:
   their empirical quantiles (robust to skew, heavy tails and odd units);
 * ``x_cat`` (int64, ``n x d_cat``): category codes, one column per categorical column plus
   one 2-class "is null" column per numerical column that has missing values. A missing
-  categorical value is a category of its own.
+  categorical value is a category of its own. A column with more than ``max_categories``
+  distinct values (e.g. a non-key id column, unique per row) keeps its most frequent values
+  as classes and folds the rest into one "rare" class, decoded by drawing a rare value with
+  its frequency: the model's size and the sampling memory stay bounded by ``max_categories``
+  rather than by the number of rows.
 
 ``inverse`` undoes all of it exactly up to the quantile interpolation.
 """
@@ -22,6 +26,7 @@ import pandas as pd
 from sklearn.preprocessing import QuantileTransformer
 
 _NULL = '__grdm_null__'
+_RARE = '__grdm_rare__'
 
 
 @dataclass
@@ -35,8 +40,11 @@ class _NumColumn:
 @dataclass
 class _CatColumn:
     name: str
-    categories: np.ndarray  # object array; may hold the _NULL sentinel
+    categories: np.ndarray  # object array; may hold the _NULL and _RARE sentinels
     null_code: int  # -1 if the column has no nulls
+    rare_code: int = -1  # -1 if every value has its own class
+    rare_values: np.ndarray | None = None  # values folded into the rare class
+    rare_p: np.ndarray | None = None  # their frequencies, summing to 1
 
 
 @dataclass
@@ -46,10 +54,13 @@ class TableEncoder:
     Args:
         categorical: names of the columns to treat as categorical; all others are numerical.
         max_quantiles: number of quantiles the numerical transform keeps. (default: ``1000``)
+        max_categories: most classes of one categorical column, the null and rare classes
+            included; rarer values share one class. (default: ``1000``)
     """
 
     categorical: list[str]
     max_quantiles: int = 1000
+    max_categories: int = 1000
     columns: list[str] = field(default_factory=list)
     num_columns: list[_NumColumn] = field(default_factory=list)
     cat_columns: list[_CatColumn] = field(default_factory=list)
@@ -73,12 +84,7 @@ class TableEncoder:
         for name in self.columns:
             col = df[name]
             if name in cat:
-                values = col.astype(object).where(col.notna(), _NULL).to_numpy()
-                cats = pd.unique(values)
-                # Stable order: by first appearance is data-order dependent, so sort by text.
-                cats = np.array(sorted(cats, key=lambda v: (v == _NULL, str(v))), dtype=object)
-                null_code = int(np.flatnonzero(cats == _NULL)[0]) if (cats == _NULL).any() else -1
-                self.cat_columns.append(_CatColumn(name, cats, null_code))
+                self.cat_columns.append(self._fit_categorical(name, col))
             else:
                 x = pd.to_numeric(col, errors='coerce').to_numpy(dtype=np.float64)
                 ok = ~np.isnan(x)
@@ -93,6 +99,27 @@ class TableEncoder:
                     fill = float(np.median(x[ok]))
                 self.num_columns.append(_NumColumn(name, qt, bool((~ok).any()), fill))
         return self
+
+    def _fit_categorical(self, name: str, col: pd.Series) -> _CatColumn:
+        has_null = bool(col.isna().any())
+        counts = col.dropna().astype(object).value_counts(sort=False)
+        rare_values = rare_p = None
+        if len(counts) + has_null > self.max_categories:
+            # Keep the most frequent values (ties by text, so row order does not matter) and
+            # the null class; the rest share the rare class.
+            order = np.lexsort((counts.index.astype(str), -counts.to_numpy()))
+            n_keep = max(0, self.max_categories - 1 - has_null)
+            rare = counts.iloc[order[n_keep:]]
+            rare_values = rare.index.to_numpy(dtype=object)
+            rare_p = rare.to_numpy(np.float64) / rare.sum()
+            counts = counts.iloc[order[:n_keep]]
+        # Stable order: by first appearance is data-order dependent, so sort by text.
+        cats = sorted(counts.index, key=str)
+        cats += [_RARE] * (rare_values is not None) + [_NULL] * has_null
+        cats = np.array(cats, dtype=object)
+        null_code = len(cats) - 1 if has_null else -1
+        rare_code = len(cats) - 1 - has_null if rare_values is not None else -1
+        return _CatColumn(name, cats, null_code, rare_code, rare_values, rare_p)
 
     def transform(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(x_num, x_cat)`` for ``df`` (same columns as in ``fit``)."""
@@ -111,16 +138,25 @@ class TableEncoder:
             col = df[c.name]
             values = col.astype(object).where(col.notna(), _NULL)
             codes = pd.Categorical(values, categories=c.categories).codes.astype(np.int64)
-            # Values never seen in fit (only possible with fit_processed_data misuse) -> mode.
-            codes[codes < 0] = 0
+            # Values without a class of their own: rare ones, or (only possible with
+            # fit_processed_data misuse) values never seen in fit.
+            codes[codes < 0] = c.rare_code if c.rare_code >= 0 else 0
             cats.append(codes)
         x_num = np.stack(nums, 1).astype(np.float32) if nums else np.zeros((n, 0), np.float32)
         all_cat = cats + flags
         x_cat = np.stack(all_cat, 1) if all_cat else np.zeros((n, 0), np.int64)
         return x_num, x_cat
 
-    def inverse(self, x_num: np.ndarray, x_cat: np.ndarray) -> pd.DataFrame:
-        """Decode ``(x_num, x_cat)`` back to a DataFrame with the fitted columns."""
+    def inverse(
+        self, x_num: np.ndarray, x_cat: np.ndarray, rng: np.random.Generator | None = None
+    ) -> pd.DataFrame:
+        """Decode ``(x_num, x_cat)`` back to a DataFrame with the fitted columns.
+
+        Args:
+            rng: draws the values of rows decoded to a rare class. (default: a generator
+                seeded with ``0``)
+        """
+        rng = np.random.default_rng(0) if rng is None else rng
         n = len(x_num) if x_num.ndim == 2 and x_num.shape[1] else len(x_cat)
         out: dict[str, np.ndarray] = {}
         n_cat = len(self.cat_columns)
@@ -137,7 +173,13 @@ class TableEncoder:
                 j_flag += 1
             out[c.name] = values
         for j, c in enumerate(self.cat_columns):
-            values = c.categories[np.asarray(x_cat[:, j], dtype=np.int64)]
-            values = np.where(values == _NULL, None, values)
+            codes = np.asarray(x_cat[:, j], dtype=np.int64)
+            values = c.categories[codes]
+            if c.rare_code >= 0:
+                rare = codes == c.rare_code
+                values[rare] = rng.choice(c.rare_values, int(rare.sum()), p=c.rare_p)
+            if c.null_code >= 0:
+                values[codes == c.null_code] = None
             out[c.name] = values
-        return pd.DataFrame({name: out[name] for name in self.columns})
+        # Explicit index: a table with no attribute columns (keys only) still has n rows.
+        return pd.DataFrame({name: out[name] for name in self.columns}, index=pd.RangeIndex(n))

@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import pickle
+import sys
 import time
 import warnings
+from collections.abc import Hashable
+from pathlib import Path
 
 import cloudpickle
 import numpy as np
 import pandas as pd
 import torch
-from sdv.errors import SamplingError, SynthesizerInputError
+from sdv._utils import check_sdv_versions_and_warn, check_synthesizer_version
+from sdv.errors import InvalidDataError, SamplingError, SynthesizerInputError
 from sdv.multi_table.base import BaseMultiTableSynthesizer
 from sdv.single_table.base import BaseSingleTableSynthesizer
 
@@ -36,6 +41,11 @@ from .graph import RelationalGraph
 from .schema import RelationalSchema
 from .structure import StructureModel
 from .train import TableTensors, Trainer, generate, resolve_device
+
+if sys.version_info >= (3, 11):  # the regex parser RDT also uses to read regex_format
+    from re import _parser as _regex_parser
+else:  # pragma: no cover
+    import sre_parse as _regex_parser
 
 LOGGER = logging.getLogger(__name__)
 
@@ -125,11 +135,55 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         self._grdm_version = __version__
 
     # --- fitting -----------------------------------------------------------------------------
+    def fit(self, data: dict[str, pd.DataFrame]) -> None:
+        """Fit the synthesizer to ``data`` (one DataFrame per table of the metadata).
+
+        The data is checked whole first (tables the metadata does not know, empty tables,
+        foreign keys whose type cannot match their parent's key, unhashable category values,
+        then SDV's own checks) and every problem is reported in one ``InvalidDataError``.
+        A fit that fails leaves the synthesizer unfitted.
+        """
+        self._fitted = False
+        self._check_tables(data)
+        super().fit(data)
+
+    def validate(self, data: dict[str, pd.DataFrame]) -> None:
+        """Check ``data`` against the metadata; raise one ``InvalidDataError`` listing all problems."""
+        self._check_tables(data)
+        try:
+            super().validate(data)
+        except InvalidDataError as err:
+            # SDV's unknown-reference message names the FK column but not its table: say
+            # which table, which parent, how many rows.
+            sdv_refs = [e for e in err.errors if str(e).startswith('Relationships:')]
+            ours = _unknown_reference_errors(self._original_metadata, data)
+            if not sdv_refs or not ours:
+                raise
+            others = [e for e in err.errors if e not in sdv_refs]
+            raise InvalidDataError(others + ours) from None
+
+    def _check_tables(self, data) -> None:
+        """The checks SDV's base leaves to a deep traceback (or does not do), collected."""
+        if not isinstance(data, dict) or not all(isinstance(v, pd.DataFrame) for v in data.values()):
+            held = (' holding ' + ', '.join(sorted({type(v).__name__ for v in data.values()}))
+                    if isinstance(data, dict) else '')
+            raise SynthesizerInputError(
+                f'Expected a dict of table name -> pandas.DataFrame, got '
+                f'{type(data).__name__}{held}. Pass one DataFrame per table of the metadata.'
+            )
+        meta = self._original_metadata
+        errors = _table_errors(meta, data) + _key_type_errors(meta, data) \
+            + _column_errors(meta, data)
+        if errors:
+            raise InvalidDataError(errors)
+
     def _augment_tables(self, processed_data: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-        self._table_sizes = {t: len(df) for t, df in processed_data.items()}
         return processed_data
 
     def _model_tables(self, augmented_data: dict[str, pd.DataFrame]) -> None:
+        # Everything is built in locals and stored at the end, so a fit that fails (e.g. a
+        # bad table in fit_processed_data) leaves no mix of old and new state behind.
+        self._fitted = False
         start = time.perf_counter()
         schema = RelationalSchema.from_metadata_dict(self.metadata.to_dict())
         missing = sorted(set(schema.tables) - set(augmented_data))
@@ -142,27 +196,22 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         links = _links(schema, augmented_data)
         n_rows = {t: len(augmented_data[t]) for t in schema.tables}
 
-        self._schema = schema
-        self._structure = StructureModel(schema).fit(n_rows, links)
-        self._nullable = {fk.name: bool((links[fk.name] < 0).any()) for fk in schema.foreign_keys}
-        self._encoders: dict[str, TableEncoder] = {}
+        structure = StructureModel(schema).fit(n_rows, links)
+        nullable = {fk.name: bool((links[fk.name] < 0).any()) for fk in schema.foreign_keys}
+        encoders: dict[str, TableEncoder] = {}
         tensors: dict[str, TableTensors] = {}
         for t in schema.tables:
             df = augmented_data[t]
             fk_cols = {fk.column for fk in schema.parents_of(t)}
             attrs = df[[c for c in df.columns if c not in fk_cols]]
-            categorical = [c for c in attrs.columns
-                           if not pd.api.types.is_numeric_dtype(attrs[c])
-                           or pd.api.types.is_bool_dtype(attrs[c])]
-            enc = TableEncoder(categorical).fit(attrs)
+            enc = TableEncoder(self._categorical_columns(t, attrs)).fit(attrs)
             x_num, x_cat = enc.transform(attrs)
-            self._encoders[t] = enc
+            encoders[t] = enc
             tensors[node[t]] = TableTensors(torch.from_numpy(x_num), torch.from_numpy(x_cat),
                                             enc.num_classes)
 
-        graph = RelationalGraph.build(schema, n_rows, links, self._nullable)
+        graph = RelationalGraph.build(schema, n_rows, links, nullable)
         seed = self.seed if self.seed is not None else int(np.random.randint(0, 2**31 - 1))
-        self._fit_seed = seed
         device = resolve_device(self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -171,7 +220,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
                 edge_types=RelationalGraph.edge_types(schema),
                 d_num={k: v.x_num.shape[1] for k, v in tensors.items()},
                 num_classes={k: v.num_classes for k, v in tensors.items()},
-                d_struct=RelationalGraph.struct_dims(schema, self._nullable),
+                d_struct=RelationalGraph.struct_dims(schema, nullable),
                 hidden=self.hidden_dim,
                 num_layers=self.n_hops,
             )
@@ -181,10 +230,36 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             device=device, verbose=self.verbose,
         )
         generator = torch.Generator().manual_seed(seed)
-        self._model = trainer.fit(graph, tensors, generator)
+        fitted_model = trainer.fit(graph, tensors, generator)
+
+        self._schema = schema
+        self._structure = structure
+        self._nullable = nullable
+        self._encoders = encoders
+        self._table_sizes = n_rows
+        self._fit_seed = seed
+        self._model = fitted_model
         self._loss_history = trainer.loss_history
         self._fit_device = str(device)
         self._fit_seconds = time.perf_counter() - start
+
+    def _categorical_columns(self, table: str, attrs: pd.DataFrame) -> list[str]:
+        """Columns the diffusion treats as categories: by sdtype, not by dtype.
+
+        Categorical, boolean and non-key id columns reach us raw (their RDT transformer is
+        ``None``), so a categorical column of integer codes stays categorical; numerical and
+        datetime columns are floats by now. Columns the metadata does not list (added by
+        constraints) go by dtype.
+        """
+        columns = self.metadata.tables[table].columns
+        out = []
+        for c in attrs.columns:
+            sdtype = columns.get(c, {}).get('sdtype')
+            is_number = pd.api.types.is_numeric_dtype(attrs[c]) \
+                and not pd.api.types.is_bool_dtype(attrs[c])
+            if not is_number or sdtype not in (None, 'numerical', 'datetime'):
+                out.append(c)
+        return out
 
     def _diffusion(self) -> MixedDiffusion:
         return MixedDiffusion(num_timesteps=self.num_timesteps)
@@ -206,12 +281,12 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             d_num={node[t]: self._encoders[t].d_num for t in schema.tables},
             num_classes={node[t]: self._encoders[t].num_classes for t in schema.tables},
             sampling_steps=self.sampling_steps, generator=generator, device=device,
-            verbose=self.verbose,
+            verbose=self.verbose, fanout=self.fanout,
         )
         sampled: dict[str, pd.DataFrame] = {}
         for t in schema.tables:
             tt = out[node[t]]
-            attrs = self._encoders[t].inverse(tt.x_num.numpy(), tt.x_cat.numpy())
+            attrs = self._encoders[t].inverse(tt.x_num.numpy(), tt.x_cat.numpy(), rng)
             sampled[t] = self._finalize_table(t, attrs, links, sampled)
         with warnings.catch_warnings():
             warnings.filterwarnings('ignore', message='The metadata lists columns in a different order')
@@ -235,7 +310,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
                 continue
             try:
                 df[name] = df[name].astype(dtype)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 # e.g. an int FK that now holds nulls: keep the wider type, as HMA does.
                 LOGGER.info("Could not cast column '%s.%s' back to %s.", table, name, dtype)
         columns = [c for c in self.metadata.get_column_names(table) if c in df.columns]
@@ -271,6 +346,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
                 batch_size=batch_size, max_tries_per_batch=max_tries_per_batch,
                 output_folder_path=output_folder_path,
             )
+        self._check_output_folder(output_folder_path)
         return super().sample(num_rows, main_table_name, batch_size, max_tries_per_batch,
                               output_folder_path)
 
@@ -288,7 +364,42 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
                 f"Invalid value for 'scale' ({scale!r}): pass a number greater than 0, "
                 'e.g. scale=2.0 for a database twice the size of the training data.'
             )
+        self._check_output_folder(output_folder_path)
         return super().sample_scale(float(scale), batch_size, max_tries_per_batch, output_folder_path)
+
+    def _check_output_folder(self, output_folder_path) -> None:
+        """Refuse to overwrite: SDV's own check raises a bare ``AssertionError``."""
+        if not self._fitted or not isinstance(output_folder_path, (str, os.PathLike)) \
+                or not output_folder_path:
+            return  # the base raises the not-fitted and bad-path errors
+        folder = Path(output_folder_path)
+        existing = [str(folder / f'{t}.csv') for t in self.get_metadata().tables
+                    if (folder / f'{t}.csv').exists()]
+        if existing:
+            raise SynthesizerInputError(
+                f'Sampling would overwrite existing file(s) {existing}. Choose another '
+                "'output_folder_path', or move or delete those files first."
+            )
+
+    def _save_sampled_data(self, sampled_data: dict[str, pd.DataFrame], output_folder_path) -> None:
+        """Write ``<table>.csv`` per table, all or nothing.
+
+        Each table goes to a hidden temporary file first; only when every table is written are
+        they renamed into place, so a failure (full disk, permissions) leaves no partial files.
+        """
+        folder = Path(output_folder_path)
+        temporary = {t: folder / f'.{t}.csv.{os.getpid()}.partial' for t in sampled_data}
+        done: list[Path] = []
+        try:
+            for table, df in sampled_data.items():
+                df.to_csv(temporary[table], index=False)
+            for table, tmp in temporary.items():
+                os.replace(tmp, folder / f'{table}.csv')
+                done.append(folder / f'{table}.csv')
+        except BaseException:
+            for path in [*temporary.values(), *done]:
+                path.unlink(missing_ok=True)
+            raise
 
     # --- introspection -----------------------------------------------------------------------
     def get_loss_values(self, table_name: str | None = None) -> pd.DataFrame:
@@ -326,6 +437,27 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             state['_model'] = state['_model'].cpu()
         return state
 
+    def __setstate__(self, state: dict) -> None:
+        # Checked here, not only in load(), so sdv.utils.load_synthesizer refuses it too.
+        saved = state.get('_grdm_version')
+        if not isinstance(saved, str) or saved.split('.')[0] != __version__.split('.')[0]:
+            raise SynthesizerInputError(
+                f'This synthesizer was saved by grdm-sdv {saved}, which this version '
+                f'({__version__}) cannot read. Refit it with this version, or install '
+                f'grdm-sdv {saved} to use it.'
+            )
+        self.__dict__.update(state)
+
+    def save(self, filepath: str) -> None:
+        """Save with cloudpickle, all or nothing (a failed save leaves no partial file)."""
+        path = Path(filepath)
+        tmp = path.with_name(f'.{path.name}.{os.getpid()}.partial')
+        try:
+            super().save(str(tmp))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
     @classmethod
     def load(cls, filepath: str, device: str | None = None) -> 'GRDMSynthesizer':
         """Load a synthesizer written by :meth:`save`.
@@ -339,6 +471,8 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
                 synth = cloudpickle.load(fh)
         except FileNotFoundError:
             raise
+        except SynthesizerInputError as err:  # from __setstate__: a wrong version
+            raise SynthesizerInputError(f"'{filepath}': {err}") from err
         except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError,
                 TypeError, IndexError) as err:
             raise SynthesizerInputError(
@@ -349,12 +483,8 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             raise SynthesizerInputError(
                 f"'{filepath}' holds a {type(synth).__name__}, not a {cls.__name__}."
             )
-        saved = getattr(synth, '_grdm_version', None)
-        if saved is None or saved.split('.')[0] != __version__.split('.')[0]:
-            raise SynthesizerInputError(
-                f"'{filepath}' was saved by grdm-sdv {saved}, which this version ({__version__}) "
-                'cannot read. Refit the synthesizer with this version.'
-            )
+        check_synthesizer_version(synth)  # SDV's: a file from a newer SDV is refused
+        check_sdv_versions_and_warn(synth)
         if device is not None:
             synth.device = device
         if resolve_device(synth.device).type == 'cuda' and not torch.cuda.is_available():
@@ -383,6 +513,108 @@ def _links(schema: RelationalSchema, data: dict[str, pd.DataFrame]) -> dict[str,
             )
         links[fk.name] = idx.astype(np.int64)
     return links
+
+
+def _table_errors(meta, data: dict[str, pd.DataFrame]) -> list[str]:
+    """Tables the metadata does not know (SDV: a bare KeyError) and empty tables."""
+    errors = []
+    unknown = sorted(set(data) - set(meta.tables), key=str)
+    if unknown:
+        errors.append(f'The data has table(s) {unknown} that the metadata does not describe. '
+                      'Remove them from the data, or add them to the metadata '
+                      '(metadata.add_table).')
+    empty = sorted(t for t, df in data.items() if t in meta.tables and df.empty)
+    if empty:
+        errors.append(f'Table(s) {empty} have no rows: every table needs at least one row '
+                      'to be modelled. Add rows, or remove the table from the metadata '
+                      '(metadata.remove_table).')
+    return errors
+
+
+def _relationships(meta, data: dict[str, pd.DataFrame]):
+    """``(child, fk, parent, pk)`` of every relationship whose tables and columns are present."""
+    for rel in meta.relationships:
+        child, parent = rel['child_table_name'], rel['parent_table_name']
+        fk, pk = rel['child_foreign_key'], rel['parent_primary_key']
+        if child in data and parent in data and fk in data[child] and pk in data[parent]:
+            yield child, fk, parent, pk  # SDV names missing tables and columns
+
+
+def _key_type_errors(meta, data: dict[str, pd.DataFrame]) -> list[str]:
+    """FKs that cannot match their parent key (SDV: a pandas merge ValueError)."""
+    errors = []
+    for child, fk, parent, pk in _relationships(meta, data):
+        fk_dtype, pk_dtype = data[child][fk].dtype, data[parent][pk].dtype
+        pk_num = pd.api.types.is_numeric_dtype(pk_dtype)
+        if pd.api.types.is_numeric_dtype(fk_dtype) != pk_num:
+            # Int64 (not int64) so that null foreign keys stay possible.
+            target = ('Int64' if pd.api.types.is_integer_dtype(pk_dtype) else 'float64') \
+                if pk_num else 'str'
+            errors.append(
+                f"Table '{child}' column '{fk}' (dtype {fk_dtype}) cannot match its parent key "
+                f"'{parent}'.'{pk}' (dtype {pk_dtype}): give both the same type, e.g. "
+                f"data['{child}']['{fk}'] = data['{child}']['{fk}'].astype('{target}')."
+            )
+    return errors
+
+
+def _column_errors(meta, data: dict[str, pd.DataFrame]) -> list[str]:
+    """Unhashable category values (a pandas TypeError in fit) and int keys beyond int64."""
+    errors = []
+    for table, df in data.items():
+        columns = meta.tables[table].columns if table in meta.tables else {}
+        for col in df.columns:
+            spec = columns.get(col, {})
+            if spec.get('sdtype') in ('categorical', 'boolean', 'id') and df[col].dtype == object:
+                try:
+                    pd.unique(df[col])
+                except TypeError:
+                    kind = next((type(v).__name__ for v in df[col]
+                                 if not isinstance(v, Hashable)), 'unhashable')
+                    errors.append(
+                        f"Table '{table}' column '{col}' holds unhashable values ({kind}), which "
+                        'cannot be categories. Convert them, e.g. to strings with '
+                        f"data['{table}']['{col}'].astype(str)."
+                    )
+            regex = spec.get('regex_format')
+            if regex and pd.api.types.is_integer_dtype(df[col]) \
+                    and _regex_min_length(regex) > _INT64_DIGITS:
+                errors.append(
+                    f"Table '{table}' column '{col}' holds integers, but its regex_format "
+                    f"'{regex}' only makes numbers of {_regex_min_length(regex)} or more digits, "
+                    f'beyond the int64 maximum ({np.iinfo(np.int64).max}). Use a regex of at most '
+                    f'{_INT64_DIGITS - 1} digits, or store the column as strings: '
+                    f"data['{table}']['{col}'].astype(str)."
+                )
+    return errors
+
+
+def _unknown_reference_errors(meta, data: dict[str, pd.DataFrame]) -> list[str]:
+    """FK values with no parent row, naming the child table, the parent and the count."""
+    errors = []
+    for child, fk, parent, pk in _relationships(meta, data):
+        values = data[child][fk]
+        unknown = values.notna() & ~values.isin(data[parent][pk])
+        if unknown.any():
+            examples = values[unknown].drop_duplicates().head(5).tolist()
+            errors.append(
+                f"Table '{child}' column '{fk}' has {int(unknown.sum())} value(s) with no "
+                f"matching '{pk}' in table '{parent}' (e.g. {examples}). Add the missing "
+                f"'{parent}' rows, or drop these with "
+                'sdv.utils.drop_unknown_references(data, metadata).'
+            )
+    return errors
+
+
+_INT64_DIGITS = len(str(np.iinfo(np.int64).max))
+
+
+def _regex_min_length(regex: str) -> int:
+    """Fewest characters a string matching ``regex`` can have (0 if it cannot be parsed)."""
+    try:
+        return int(_regex_parser.parse(regex).getwidth()[0])
+    except Exception:  # noqa: BLE001 - an unparsable regex is SDV's to report
+        return 0
 
 
 def _check_params(**params) -> None:
