@@ -183,3 +183,30 @@ class TableEncoder:
             out[c.name] = values
         # Explicit index: a table with no attribute columns (keys only) still has n rows.
         return pd.DataFrame({name: out[name] for name in self.columns}, index=pd.RangeIndex(n))
+
+
+def known_masks(
+    encoder: TableEncoder, known: pd.DataFrame, x_cat: np.ndarray, fill_nulls: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell masks of ``known`` (a boolean frame over the encoder's columns) in encoded layout.
+
+    Returns ``(num_mask, cat_mask, x_cat)``. With ``fill_nulls`` the "is null" flag of every
+    unknown numerical cell is fixed to "not null", so imputation fills it with a value.
+    """
+    n = len(known)
+    num = [known[c.name].to_numpy(bool) for c in encoder.num_columns if c.transformer is not None]
+    cat = [known[c.name].to_numpy(bool) for c in encoder.cat_columns]
+    x_cat = x_cat.copy()
+    j = len(encoder.cat_columns)
+    for c in encoder.num_columns:
+        if not c.has_nulls:
+            continue
+        k = known[c.name].to_numpy(bool)
+        if fill_nulls:
+            x_cat[~k, j] = 0
+            k = np.ones(n, bool)
+        cat.append(k)
+        j += 1
+    num_mask = np.stack(num, 1) if num else np.zeros((n, 0), bool)
+    cat_mask = np.stack(cat, 1) if cat else np.zeros((n, 0), bool)
+    return num_mask, cat_mask, x_cat

@@ -82,14 +82,20 @@ class StructureModel:
         return next(fk for fk in self.schema.foreign_keys if fk.name == name)
 
     def sample(
-        self, scale: float, rng: np.random.Generator, fixed_rows: dict[str, int] | None = None
+        self,
+        scale: float,
+        rng: np.random.Generator,
+        fixed_rows: dict[str, int] | None = None,
+        fixed_links: dict[str, np.ndarray] | None = None,
     ) -> tuple[dict[str, int], dict[str, np.ndarray]]:
         """Sample a new graph.
 
         Args:
             scale: size factor relative to the real database.
             rng: numpy generator (the only source of randomness).
-            fixed_rows: optional table -> row count to force for root tables.
+            fixed_rows: optional table -> row count to force (a table kept as given). A
+                non-root table in it must have all its foreign keys in ``fixed_links``.
+            fixed_links: fk name -> parent row index per child row, for kept tables.
 
         Returns:
             ``(n_rows, links)`` in the same form :meth:`fit` takes.
@@ -100,8 +106,12 @@ class StructureModel:
         links: dict[str, np.ndarray] = {}
         for t in s.tables:
             fks = s.parents_of(t)
-            if not fks:
-                n = (fixed_rows or {}).get(t, max(1, int(round(scale * self.n_rows[t]))))
+            if fixed_rows and t in fixed_rows:
+                n = int(fixed_rows[t])
+                for fk in fks:
+                    links[fk.name] = np.asarray(fixed_links[fk.name], dtype=np.int64)
+            elif not fks:
+                n = max(1, int(round(scale * self.n_rows[t])))
             else:
                 prim = self._fk(self.primary[t])
                 col = s.children_of(prim.parent).index(prim)

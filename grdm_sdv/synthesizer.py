@@ -36,11 +36,11 @@ from sdv.single_table.base import BaseSingleTableSynthesizer
 from . import __version__
 from .denoiser import HeteroDenoiser
 from .diffusion import MixedDiffusion
-from .encoding import TableEncoder
+from .encoding import TableEncoder, known_masks
 from .graph import RelationalGraph
 from .schema import RelationalSchema
 from .structure import StructureModel
-from .train import TableTensors, Trainer, generate, resolve_device
+from .train import KnownCells, TableTensors, Trainer, generate, resolve_device
 
 if sys.version_info >= (3, 11):  # the regex parser RDT also uses to read regex_format
     from re import _parser as _regex_parser
@@ -270,27 +270,198 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         # np.random makes sampling repeatable and reset_sampling() rewinds it.
         seed = int(np.random.randint(0, 2**31 - 1))
         rng = np.random.default_rng(seed)
+        fixed, conditions = getattr(self, '_pending', None) or ({}, {})
+        fixed_rows, fixed_links = self._fixed_structure(fixed)
+        n_rows, links = self._structure.sample(scale, rng, fixed_rows, fixed_links)
+        known = {t: self._known_all(t, df) for t, df in fixed.items()}
+        for table, values in conditions.items():
+            known[table] = self._known_condition(table, values, n_rows[table])
+        sampled = self._generate(n_rows, links, known, seed, keep=fixed)
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='The metadata lists columns in a different order')
+            return self._reverse_transform_constraints(sampled)
+
+    def _generate(self, n_rows, links, known, seed, keep=None, fill_nulls=False,
+                  keys_from=None) -> dict[str, pd.DataFrame]:
+        """Denoise every table of the graph ``(n_rows, links)`` jointly and decode it.
+
+        Args:
+            known: table -> (processed attribute values, boolean mask of known cells).
+            keep: table -> DataFrame returned as it is (its keys are the parents' keys).
+            fill_nulls: unknown numerical cells get a value, never a null (imputation).
+            keys_from: table -> DataFrame whose primary key replaces the generated one.
+        """
+        rng = np.random.default_rng(seed)
         generator = torch.Generator().manual_seed(seed)
         schema = self._schema
         node = RelationalGraph.node_types(schema)
-        n_rows, links = self._structure.sample(scale, rng)
         graph = RelationalGraph.build(schema, n_rows, links, self._nullable)
-        device = resolve_device(self.device)
+        cells = {}
+        for t, (values, mask) in known.items():
+            enc = self._encoders[t]
+            x_num, x_cat = enc.transform(values)
+            num_mask, cat_mask, x_cat = known_masks(enc, mask, x_cat, fill_nulls)
+            cells[node[t]] = KnownCells(torch.from_numpy(x_num), torch.from_numpy(num_mask),
+                                        torch.from_numpy(x_cat), torch.from_numpy(cat_mask))
         out = generate(
             self._model, self._diffusion(), graph,
             d_num={node[t]: self._encoders[t].d_num for t in schema.tables},
             num_classes={node[t]: self._encoders[t].num_classes for t in schema.tables},
-            sampling_steps=self.sampling_steps, generator=generator, device=device,
-            verbose=self.verbose, fanout=self.fanout,
+            sampling_steps=self.sampling_steps, generator=generator,
+            device=resolve_device(self.device), verbose=self.verbose, known=cells,
+            fanout=self.fanout,
         )
         sampled: dict[str, pd.DataFrame] = {}
         for t in schema.tables:
+            if keep and t in keep:
+                sampled[t] = keep[t].reset_index(drop=True).copy()
+                continue
             tt = out[node[t]]
             attrs = self._encoders[t].inverse(tt.x_num.numpy(), tt.x_cat.numpy(), rng)
             sampled[t] = self._finalize_table(t, attrs, links, sampled)
+            pk = schema.primary_keys.get(t)
+            if keys_from and t in keys_from and pk:
+                sampled[t][pk] = keys_from[t][pk].to_numpy()
+        return sampled
+
+    # --- conditional generation --------------------------------------------------------------
+    def _processed(self, table: str, df: pd.DataFrame) -> pd.DataFrame:
+        """``df``'s attribute columns in the processed space the encoders read, row order kept.
+
+        Columns the frame lacks come back as NaN (they are unknown to the caller).
+        """
+        proc = self._table_synthesizers[table]._data_processor
+        meta_cols = self.metadata.get_column_names(table)
+        full = df.reset_index(drop=True).copy()
+        for c in meta_cols:
+            if c not in full:
+                full[c] = np.nan
         with warnings.catch_warnings():
-            warnings.filterwarnings('ignore', message='The metadata lists columns in a different order')
-            return self._reverse_transform_constraints(sampled)
+            warnings.simplefilter('ignore')
+            processed = proc.transform(full[meta_cols])
+        return processed.reset_index(drop=True).reindex(columns=self._encoders[table].columns)
+
+    def _known_all(self, table, df):
+        values = self._processed(table, df)
+        return values, pd.DataFrame(True, index=values.index, columns=values.columns)
+
+    def _known_condition(self, table: str, values: dict, n: int):
+        self._validate_table_name(table)
+        enc = self._encoders[table]
+        unknown = sorted(set(values) - set(enc.columns))
+        if unknown:
+            raise SynthesizerInputError(
+                f"Cannot condition table '{table}' on {unknown}: not attribute columns it models "
+                f'(those are {enc.columns}). Keys are set with fixed_tables instead.'
+            )
+        cats = {c.name: c.categories for c in enc.cat_columns}
+        for col, value in values.items():
+            if col in cats and not any(value == v for v in cats[col]):
+                raise SynthesizerInputError(
+                    f"Condition {table}.{col} = {value!r}: the model never saw this value "
+                    f'(known: {list(cats[col][:10])}{"..." if len(cats[col]) > 10 else ""}).'
+                )
+        frame = pd.DataFrame({c: [v] * n for c, v in values.items()})
+        processed = self._processed(table, frame)
+        mask = pd.DataFrame(False, index=processed.index, columns=processed.columns)
+        mask[list(values)] = True
+        return processed, mask
+
+    def _data_links(self, data: dict[str, pd.DataFrame], tables=None) -> dict[str, np.ndarray]:
+        """Parent row position of every child row, for FKs among ``tables`` (all by default)."""
+        links = {}
+        for fk in self._schema.foreign_keys:
+            if tables is not None and fk.child not in tables:
+                continue
+            if fk.parent not in data:
+                raise SynthesizerInputError(
+                    f"Table '{fk.child}' is given but its parent '{fk.parent}' is not: give the "
+                    f'parent too (its rows are what {fk.child}.{fk.column} points at).'
+                )
+            parent = pd.Index(data[fk.parent][fk.parent_key])
+            values = data[fk.child][fk.column]
+            idx = parent.get_indexer(values)
+            bad = (idx < 0) & values.notna().to_numpy()
+            if bad.any():
+                raise SynthesizerInputError(
+                    f"{int(bad.sum())} value(s) of {fk.child}.{fk.column} have no row in "
+                    f"'{fk.parent}' (e.g. {values[bad].unique()[:5].tolist()})."
+                )
+            links[fk.name] = idx.astype(np.int64)
+        return links
+
+    def _fixed_structure(self, fixed: dict[str, pd.DataFrame]):
+        if not fixed:
+            return None, None
+        return {t: len(df) for t, df in fixed.items()}, self._data_links(fixed, tables=set(fixed))
+
+    def _check_given(self, data, what: str) -> None:
+        if not self._fitted:
+            raise SamplingError('This synthesizer has not been fitted. Please fit it before '
+                                f'calling {what}.')
+        if not isinstance(data, dict) or not all(isinstance(v, pd.DataFrame) for v in data.values()):
+            raise SynthesizerInputError(f'{what} takes a dict of table name -> pandas.DataFrame.')
+        unknown = sorted(set(data) - set(self._schema.tables))
+        if unknown:
+            raise SynthesizerInputError(f'{what}: unknown table(s) {unknown}; the metadata has '
+                                        f'{self._schema.tables}.')
+        for t, df in data.items():
+            keys = [self._schema.primary_keys.get(t)] + [fk.column for fk in self._schema.parents_of(t)]
+            missing = [k for k in keys if k and k not in df.columns]
+            if missing:
+                raise SynthesizerInputError(f"{what}: table '{t}' lacks its key column(s) {missing}.")
+
+    def sample_from_structure(self, data: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        """New attributes for every table on the real keys and links of ``data``.
+
+        Every table keeps its rows, primary keys and foreign keys; all other columns are
+        generated jointly. ``data`` needs only the key columns.
+        """
+        self._check_given(data, 'sample_from_structure')
+        missing = sorted(set(self._schema.tables) - set(data))
+        if missing:
+            raise SynthesizerInputError(f'sample_from_structure needs every table; missing {missing}.')
+        links = self._data_links(data)
+        n_rows = {t: len(data[t]) for t in self._schema.tables}
+        with self._set_temp_numpy_seed():
+            seed = int(np.random.randint(0, 2**31 - 1))
+        out = self._generate(n_rows, links, {}, seed, keys_from=data)
+        return {t: out[t][self.metadata.get_column_names(t)] for t in self._schema.tables}
+
+    def impute(self, data: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        """Fill every missing cell of ``data`` jointly with the rest of the database.
+
+        ``data`` holds every table with its keys; any other cell that is NaN (or a whole
+        column, or every attribute of a table given as keys only) is generated, conditioned
+        on all known cells of all tables through the graph. Known cells come back unchanged.
+        """
+        self._check_given(data, 'impute')
+        missing = sorted(set(self._schema.tables) - set(data))
+        if missing:
+            raise SynthesizerInputError(f'impute needs every table (keys at least); missing {missing}.')
+        links = self._data_links(data)
+        n_rows = {t: len(data[t]) for t in self._schema.tables}
+        known = {}
+        for t in self._schema.tables:
+            values = self._processed(t, data[t])
+            given = data[t].reset_index(drop=True)
+            mask = pd.DataFrame({c: given[c].notna().to_numpy() if c in given else np.zeros(len(given), bool)
+                                 for c in values.columns})
+            known[t] = (values, mask)
+        with self._set_temp_numpy_seed():
+            seed = int(np.random.randint(0, 2**31 - 1))
+        out = self._generate(n_rows, links, known, seed, fill_nulls=True, keys_from=data)
+        result = {}
+        for t in self._schema.tables:
+            given = data[t].reset_index(drop=True).copy()
+            for c in self.metadata.get_column_names(t):
+                if c not in given:
+                    given[c] = out[t][c].to_numpy()
+                elif given[c].isna().any():
+                    filled = given[c].where(given[c].notna(), out[t][c])
+                    given[c] = filled.astype(out[t][c].dtype) if filled.notna().all() else filled
+            result[t] = given[self.metadata.get_column_names(t)]
+        return result
 
     def _finalize_table(self, table, attrs, links, done) -> pd.DataFrame:
         """Reverse-transform one table and fill its foreign keys from the sampled edges."""
@@ -326,6 +497,8 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         output_folder_path: str | None = None,
         *,
         scale: float | None = None,
+        fixed_tables: dict[str, pd.DataFrame] | None = None,
+        conditions: dict[str, dict] | None = None,
     ) -> dict[str, pd.DataFrame]:
         """Sample a synthetic database.
 
@@ -333,9 +506,27 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         scale 1), and SDV 2.0's ``sample(num_rows, main_table_name)``, which sizes the
         database so that ``main_table_name`` has about ``num_rows`` rows.
 
+        Args:
+            fixed_tables: table -> DataFrame kept exactly (rows, keys, values); the other
+                tables are generated around them. A kept table's parents must be kept too.
+            conditions: table -> {column: value} that every row of that table takes; the
+                rest of the database follows from it (e.g. ``{'customer': {'country': 'FR'}}``).
+
         Returns:
             dict of DataFrames with the tables, columns and dtypes of the training data.
         """
+        if fixed_tables or conditions:
+            self._check_given(fixed_tables or {}, 'sample(fixed_tables=...)')
+            for t, vals in (conditions or {}).items():
+                if not isinstance(vals, dict):
+                    raise SynthesizerInputError(
+                        f"conditions['{t}'] must be a dict of column -> value, got {type(vals).__name__}.")
+            self._pending = ({t: df.copy() for t, df in (fixed_tables or {}).items()}, conditions or {})
+            try:
+                return self.sample(num_rows, main_table_name, batch_size, max_tries_per_batch,
+                                   output_folder_path, scale=scale)
+            finally:
+                self._pending = None
         if scale is not None or main_table_name is None:
             if scale is not None and num_rows is not None:
                 raise SynthesizerInputError(
@@ -433,6 +624,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
     # --- persistence -------------------------------------------------------------------------
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
+        state.pop('_pending', None)
         if state.get('_model') is not None:
             state['_model'] = state['_model'].cpu()
         return state

@@ -148,7 +148,7 @@ class Trainer:
                 )
                 l_num_all.append(ln.mean())
                 l_cat_all.append(lc.mean())
-                per_table[k] = float(ln.mean() + lc.mean())
+                per_table[k] = float((ln.mean() + lc.mean()).detach())
             l_num = torch.stack(l_num_all).mean()
             l_cat = torch.stack(l_cat_all).mean()
             loss = l_num + l_cat
