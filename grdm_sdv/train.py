@@ -164,7 +164,8 @@ class Trainer:
                 ema_p = list(ema.parameters())
                 torch._foreach_lerp_(ema_p, list(model.parameters()), 1 - decay)
             rec = {'Step': i, 'Loss': float(loss), 'Numerical Loss': float(l_num),
-                   'Categorical Loss': float(l_cat)}
+                   'Categorical Loss': float(l_cat),
+                   'Nodes': int(sum(len(v) for v in batch.node_ids.values()))}
             rec.update({f'Loss {k}': v for k, v in per_table.items()})
             self.loss_history.append(rec)
             if i % 20 == 0:
