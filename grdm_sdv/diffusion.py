@@ -146,7 +146,10 @@ class MixedDiffusion:
                 if not bool(is_masked.any()):
                     continue
                 reveal = is_masked & (torch.rand(len(lg), generator=generator, device=dev) < p_reveal)
-                probs = torch.softmax(lg.float() / temperature, dim=1)
-                draw = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-                x_cat_s[:, j] = torch.where(reveal, draw, x_cat_t[:, j])
+                rows = reveal.nonzero().squeeze(1)
+                if len(rows) == 0:
+                    continue
+                # Draw only for the tokens revealed now (a few % of rows per step).
+                probs = torch.softmax(lg[rows].float() / temperature, dim=1)
+                x_cat_s[rows, j] = torch.multinomial(probs, 1, generator=generator).squeeze(1)
         return x_num_s, x_cat_s

@@ -84,7 +84,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         hidden_dim: hidden width of the denoiser. (default: ``128``)
         num_timesteps: diffusion time levels used in training. (default: ``1000``)
         sampling_steps: reverse steps when sampling (at most ``num_timesteps``).
-            (default: ``100``)
+            (default: ``50``)
         learning_rate: AdamW learning rate. (default: ``2e-3``)
         fanout: neighbours kept per row and foreign key per hop in training subgraphs.
             (default: ``8``)
@@ -106,7 +106,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         n_hops: int = 2,
         hidden_dim: int = 128,
         num_timesteps: int = 1000,
-        sampling_steps: int = 100,
+        sampling_steps: int = 50,
         learning_rate: float = 2e-3,
         fanout: int = 8,
         device: str = 'auto',
