@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,26 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if device is None or (isinstance(device, str) and device == 'auto'):
         return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     return torch.device(device)
+
+
+def init_distributed(device: torch.device) -> tuple[int, int, torch.device]:
+    """Join the process group ``torchrun`` describes (``WORLD_SIZE`` > 1), if any.
+
+    Returns ``(rank, world_size, device)``; with CUDA each process takes ``cuda:LOCAL_RANK``.
+    Gloo on CPU, NCCL on GPU. Without ``torchrun`` (or an already initialised group) this
+    is a no-op returning ``(0, 1, device)``.
+    """
+    dist = torch.distributed
+    if not dist.is_available():
+        return 0, 1, device
+    if not dist.is_initialized():
+        if int(os.environ.get('WORLD_SIZE', '1')) <= 1:
+            return 0, 1, device
+        dist.init_process_group(backend='nccl' if device.type == 'cuda' else 'gloo')
+    if device.type == 'cuda':
+        device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', dist.get_rank())))
+        torch.cuda.set_device(device)
+    return dist.get_rank(), dist.get_world_size(), device
 
 
 @dataclass
@@ -89,8 +110,13 @@ class Trainer:
         tables: dict[str, TableTensors],
         generator: torch.Generator,
     ) -> HeteroDenoiser:
-        """Train and return the EMA copy of the denoiser (on CPU, in eval mode)."""
-        dev = self.device
+        """Train and return the EMA copy of the denoiser (on CPU, in eval mode).
+
+        Under ``torchrun`` (several processes) this is data-parallel training with
+        ``DistributedDataParallel``: each process draws its own subgraph batches and the
+        gradients are averaged, so every process ends with the same weights.
+        """
+        rank, world, dev = init_distributed(self.device)
         model = self.model.to(dev).train()
         ema = copy.deepcopy(model).eval()
         for p in ema.parameters():
@@ -105,6 +131,13 @@ class Trainer:
             return 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * p))
 
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+        net = model
+        if world > 1:
+            # Each process its own batches: offset the batch generator by rank.
+            base = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+            generator = torch.Generator().manual_seed(base + rank)
+            # Edge types absent from a batch leave their convolution unused in that step.
+            net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
         sampler = NeighborSampler(graph.num_nodes, graph.edge_index, model.num_layers, self.fanout).to(dev)
         data = {k: TableTensors(v.x_num.to(dev), v.x_cat.to(dev), v.num_classes) for k, v in tables.items()}
         struct = {k: v.to(dev) for k, v in graph.struct.items()}
@@ -120,7 +153,7 @@ class Trainer:
         per = {k: int(min(p, graph.num_nodes[k])) for k, p in zip(trainable, per)}
         use_amp = dev.type == 'cuda'
         self.loss_history = []
-        bar = tqdm(range(self.steps), desc='Fit GRDM', disable=not self.verbose, leave=True)
+        bar = tqdm(range(self.steps), desc='Fit GRDM', disable=not self.verbose or rank > 0, leave=True)
         for i in bar:
             seeds = {k: torch.randint(0, graph.num_nodes[k], (per[k],), generator=generator,
                                       device='cpu').to(dev) for k in trainable}
@@ -138,7 +171,7 @@ class Trainer:
                 t[k] = tk
             st = {k: struct[k][batch.node_ids[k]] for k in graph.num_nodes}
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                out = model(x_num, x_cat, st, t, batch.edge_index, hop_ptr=batch.hop_ptr)
+                out = net(x_num, x_cat, st, t, batch.edge_index, hop_ptr=batch.hop_ptr)
             l_num_all, l_cat_all, per_table = [], [], {}
             for k in trainable:
                 s = batch.num_seeds[k]

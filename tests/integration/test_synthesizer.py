@@ -192,3 +192,28 @@ def test_planted_one_hop_dependency_is_learned():
     assert real > 0.8
     assert scores[0] < 0.3, scores  # graph-blind: about no dependence
     assert scores[1] > scores[0] + 0.3, scores
+
+
+def test_data_parallel_training_with_torchrun_gloo(tmp_path):
+    """Two CPU processes under torchrun (gloo) train one model: both end with the same
+    weights although each drew its own batches (gradients are averaged), and both sample."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    script = Path(__file__).with_name('ddp_fit.py')
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(Path(__file__).parents[2])}
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+           '--master_addr', '127.0.0.1', '--master_port', str(port), str(script), '6']
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = dict(re.findall(r'RANK (\d) CHECKSUM (\S+)', proc.stdout))
+    assert set(found) == {'0', '1'} and found['0'] == found['1'], proc.stdout
+    assert len(re.findall(r'ROWS [1-9]', proc.stdout)) == 2
