@@ -367,33 +367,10 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         mask[list(values)] = True
         return processed, mask
 
-    def _data_links(self, data: dict[str, pd.DataFrame], tables=None) -> dict[str, np.ndarray]:
-        """Parent row position of every child row, for FKs among ``tables`` (all by default)."""
-        links = {}
-        for fk in self._schema.foreign_keys:
-            if tables is not None and fk.child not in tables:
-                continue
-            if fk.parent not in data:
-                raise SynthesizerInputError(
-                    f"Table '{fk.child}' is given but its parent '{fk.parent}' is not: give the "
-                    f'parent too (its rows are what {fk.child}.{fk.column} points at).'
-                )
-            parent = pd.Index(data[fk.parent][fk.parent_key])
-            values = data[fk.child][fk.column]
-            idx = parent.get_indexer(values)
-            bad = (idx < 0) & values.notna().to_numpy()
-            if bad.any():
-                raise SynthesizerInputError(
-                    f"{int(bad.sum())} value(s) of {fk.child}.{fk.column} have no row in "
-                    f"'{fk.parent}' (e.g. {values[bad].unique()[:5].tolist()})."
-                )
-            links[fk.name] = idx.astype(np.int64)
-        return links
-
     def _fixed_structure(self, fixed: dict[str, pd.DataFrame]):
         if not fixed:
             return None, None
-        return {t: len(df) for t, df in fixed.items()}, self._data_links(fixed, tables=set(fixed))
+        return {t: len(df) for t, df in fixed.items()}, _links(self._schema, fixed, tables=set(fixed))
 
     def _check_given(self, data, what: str) -> None:
         if not self._fitted:
@@ -411,20 +388,26 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             if missing:
                 raise SynthesizerInputError(f"{what}: table '{t}' lacks its key column(s) {missing}.")
 
+    def _given_structure(self, data, what: str) -> tuple[dict, dict, int]:
+        """Row counts and links of a complete database given by the caller, and a seed drawn
+        from the base's temporary numpy state (so ``reset_sampling`` rewinds it)."""
+        self._check_given(data, what)
+        missing = sorted(set(self._schema.tables) - set(data))
+        if missing:
+            raise SynthesizerInputError(f'{what} needs every table (keys at least); missing {missing}.')
+        links = _links(self._schema, data)
+        n_rows = {t: len(data[t]) for t in self._schema.tables}
+        with self._set_temp_numpy_seed():
+            seed = int(np.random.randint(0, 2**31 - 1))
+        return n_rows, links, seed
+
     def sample_from_structure(self, data: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         """New attributes for every table on the real keys and links of ``data``.
 
         Every table keeps its rows, primary keys and foreign keys; all other columns are
         generated jointly. ``data`` needs only the key columns.
         """
-        self._check_given(data, 'sample_from_structure')
-        missing = sorted(set(self._schema.tables) - set(data))
-        if missing:
-            raise SynthesizerInputError(f'sample_from_structure needs every table; missing {missing}.')
-        links = self._data_links(data)
-        n_rows = {t: len(data[t]) for t in self._schema.tables}
-        with self._set_temp_numpy_seed():
-            seed = int(np.random.randint(0, 2**31 - 1))
+        n_rows, links, seed = self._given_structure(data, 'sample_from_structure')
         out = self._generate(n_rows, links, {}, seed, keys_from=data)
         return {t: out[t][self.metadata.get_column_names(t)] for t in self._schema.tables}
 
@@ -435,12 +418,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         column, or every attribute of a table given as keys only) is generated, conditioned
         on all known cells of all tables through the graph. Known cells come back unchanged.
         """
-        self._check_given(data, 'impute')
-        missing = sorted(set(self._schema.tables) - set(data))
-        if missing:
-            raise SynthesizerInputError(f'impute needs every table (keys at least); missing {missing}.')
-        links = self._data_links(data)
-        n_rows = {t: len(data[t]) for t in self._schema.tables}
+        n_rows, links, seed = self._given_structure(data, 'impute')
         known = {}
         for t in self._schema.tables:
             values = self._processed(t, data[t])
@@ -448,8 +426,6 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             mask = pd.DataFrame({c: given[c].notna().to_numpy() if c in given else np.zeros(len(given), bool)
                                  for c in values.columns})
             known[t] = (values, mask)
-        with self._set_temp_numpy_seed():
-            seed = int(np.random.randint(0, 2**31 - 1))
         out = self._generate(n_rows, links, known, seed, fill_nulls=True, keys_from=data)
         result = {}
         for t in self._schema.tables:
@@ -686,10 +662,22 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         return synth
 
 
-def _links(schema: RelationalSchema, data: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
-    """Parent row index of every child row per FK (``-1`` for nulls)."""
+def _links(schema: RelationalSchema, data: dict[str, pd.DataFrame],
+           tables: set[str] | None = None) -> dict[str, np.ndarray]:
+    """Parent row index of every child row per FK (``-1`` for nulls).
+
+    Works on processed data (the parent key is the index) and on raw tables (the key is a
+    column). ``tables`` limits it to the FKs held by those tables.
+    """
     links = {}
     for fk in schema.foreign_keys:
+        if tables is not None and fk.child not in tables:
+            continue
+        if fk.parent not in data:
+            raise SynthesizerInputError(
+                f"Table '{fk.child}' is given but its parent '{fk.parent}' is not: give the "
+                f'parent too (its rows are what {fk.child}.{fk.column} points at).'
+            )
         parent = data[fk.parent]
         index = parent.index if parent.index.name == fk.parent_key or fk.parent_key not in parent \
             else pd.Index(parent[fk.parent_key])
