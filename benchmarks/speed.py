@@ -1,6 +1,6 @@
 """Fit and sample speed of GRDM on generated F1-shaped databases of growing size.
 
-For each total size (default 10k, 100k, 1M rows) a fresh process generates an F1-shaped
+For each total size (default 10k, 100k, 1M and 10M rows) a fresh process generates an F1-shaped
 database (circuit -> race -> result/qualify/standings, with driver and constructor as second
 and third parents), fits ``--steps`` training steps and samples at scale 1 with
 ``--sampling-steps`` reverse steps. Reported: fit throughput (training subgraph nodes per
@@ -8,17 +8,24 @@ second), fit seconds per 1000 steps, sampling seconds per million rows, peak res
 memory, and how each grows with size. HMA refuses this schema (depth 3); the refusal is
 recorded. Writes benchmarks/results/speed.json and prints a markdown table.
 
-    python benchmarks/speed.py [--sizes 10000 100000 1000000] [--steps 100] [--sampling-steps 20]
+    python benchmarks/speed.py [--sizes 10000 100000 1000000 10000000] [--steps 100]
+        [--sampling-steps 20] [--baseline HEAD~1] [--precision auto|bf16|fp32] [--compile]
+
+The same run times the package as it was at ``--baseline`` (default: the previous commit) on
+the same data, in its own process, and HMA on the 4-table part of the schema it accepts at
+the smallest sizes, and prints ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -32,8 +39,9 @@ def f1_like(total_rows: int, seed: int = 0):
     from sdv.metadata import Metadata
 
     rng = np.random.default_rng(seed)
-    # F1 proportions: ~1.1% races, 27% results, 38% standings, 6% qualify, 1.2% drivers...
-    n_race = max(10, int(total_rows * 0.011))
+    # F1 proportions: per race ~25 results, 34 standings, 5.5 qualifying rows; drivers
+    # 1.2% and constructors 0.3% of all rows: 65.6 rows per race, so races are 1.5%.
+    n_race = max(10, int(total_rows * 0.015))
     n_circ = max(3, n_race // 10)
     n_drv = max(10, int(total_rows * 0.012))
     n_con = max(5, int(total_rows * 0.003))
@@ -82,14 +90,54 @@ def f1_like(total_rows: int, seed: int = 0):
     return tables, Metadata.load_from_dict(meta)
 
 
-def run_one(size: int, steps: int, sampling_steps: int, device: str) -> dict:
+def hma_subset(tables, metadata):
+    """The part of the F1 shape HMA accepts: race, driver, constructor -> result (depth 2)."""
+    from sdv.metadata import Metadata
+
+    keep = ['race', 'driver', 'constructor', 'result']
+    meta = metadata.to_dict()
+    meta['tables'] = {t: meta['tables'][t] for t in keep}
+    meta['tables']['race']['columns'].pop('circuit_id')
+    meta['relationships'] = [r for r in meta['relationships']
+                             if r['parent_table_name'] in keep and r['child_table_name'] in keep]
+    sub = {t: tables[t] for t in keep}
+    sub['race'] = sub['race'].drop(columns='circuit_id')
+    return sub, Metadata.load_from_dict(meta)
+
+
+def time_hma(tables, metadata, steps: int, sampling_steps: int, device: str) -> dict:
+    """HMA and GRDM fit and sample times on the subset HMA accepts."""
+    from sdv.multi_table import HMASynthesizer
+
+    from grdm_sdv import GRDMSynthesizer
+
+    sub, meta = hma_subset(tables, metadata)
+    out = {'hma_rows': sum(len(t) for t in sub.values())}
+    for name, synth in [('hma', HMASynthesizer(meta, verbose=False)),
+                        ('grdm', GRDMSynthesizer(meta, steps=steps, sampling_steps=sampling_steps,
+                                                 device=device, seed=0, verbose=False))]:
+        t0 = time.perf_counter()
+        synth.fit(sub)
+        out[f'{name}_subset_fit_seconds'] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        synth.sample(scale=1.0) if name == 'grdm' else synth.sample_scale(1.0)
+        out[f'{name}_subset_sample_seconds'] = time.perf_counter() - t0
+    return out
+
+
+def run_one(size: int, steps: int, sampling_steps: int, device: str, precision: str,
+            compile_: bool = False, hma: bool = False) -> dict:
+    import grdm_sdv
     from grdm_sdv import GRDMSynthesizer
 
     warnings.filterwarnings('ignore')
     tables, metadata = f1_like(size)
     rows = sum(len(t) for t in tables.values())
+    kwargs = {} if precision == 'auto' else {'mixed_precision': precision == 'bf16'}
+    if compile_:
+        kwargs['torch_compile'] = True
     synth = GRDMSynthesizer(metadata, steps=steps, sampling_steps=sampling_steps, device=device,
-                            seed=0, verbose=False)
+                            seed=0, verbose=False, **kwargs)
     t0 = time.perf_counter()
     synth.fit(tables)
     fit_s = time.perf_counter() - t0
@@ -104,40 +152,83 @@ def run_one(size: int, steps: int, sampling_steps: int, device: str) -> dict:
         hma = 'accepted'
     except Exception as err:  # record the refusal verbatim
         hma = f'refused: {str(err).splitlines()[0][:120]}'
-    return {'size': size, 'rows': rows, 'fit_seconds': fit_s, 'steps': steps,
+    hma_times = time_hma(tables, metadata, steps, sampling_steps, device) if hma else {}
+    return {**hma_times, 'size': size, 'rows': rows, 'fit_seconds': fit_s, 'steps': steps,
             'train_nodes_per_s': float(loss['Nodes'].sum() / synth._fit_seconds),
-            'sample_seconds': sample_s, 'sampled_rows': out_rows, 'sampling_steps': sampling_steps,
+            'sample_seconds': sample_s, 'sample_phases': getattr(synth, '_sample_seconds', None),
+            'code': str(Path(grdm_sdv.__file__).parent.parent), 'sampled_rows': out_rows, 'sampling_steps': sampling_steps,
             'sample_s_per_million_rows': sample_s / out_rows * 1e6,
             'peak_rss_gib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 'hma': hma}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('--sizes', type=int, nargs='+', default=[10_000, 100_000, 1_000_000])
+    ap.add_argument('--sizes', type=int, nargs='+', default=[10_000, 100_000, 1_000_000, 10_000_000])
     ap.add_argument('--steps', type=int, default=100)
     ap.add_argument('--sampling-steps', type=int, default=20)
     ap.add_argument('--device', default='cpu')
+    ap.add_argument('--precision', choices=['auto', 'bf16', 'fp32'], default='auto')
+    ap.add_argument('--compile', action='store_true', help='torch_compile=True')
+    ap.add_argument('--baseline', default='HEAD~1',
+                    help="git ref whose grdm_sdv is timed in the same run for ratios ('none' to skip)")
+    ap.add_argument('--baseline-max-size', type=int, default=1_000_000,
+                    help='largest size the baseline is timed at (older code may not fit in memory)')
+    ap.add_argument('--hma-max-size', type=int, default=10_000,
+                    help='largest size HMA is timed at, on the 4-table part of the schema it accepts')
     ap.add_argument('--one', type=int, help=argparse.SUPPRESS)
+    ap.add_argument('--hma', action='store_true', help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.steps, args.sampling_steps, args.device)))
+        print(json.dumps(run_one(args.one, args.steps, args.sampling_steps, args.device, args.precision,
+                                 args.compile, args.hma)))
         return
     import torch
 
-    results = []
-    for size in args.sizes:
-        # A fresh process per size, so peak memory is that size's own.
-        proc = subprocess.run([sys.executable, __file__, '--one', str(size), '--steps', str(args.steps),
-                               '--sampling-steps', str(args.sampling_steps), '--device', args.device],
-                              capture_output=True, text=True)
+    repo = Path(__file__).resolve().parents[1]
+    baseline_dir, baseline_sha = None, None
+    if args.baseline != 'none':
+        baseline_sha = subprocess.run(['git', '-C', str(repo), 'rev-parse', '--short', args.baseline],
+                                      capture_output=True, text=True).stdout.strip() or None
+        if baseline_sha:
+            # The package as it was at that commit, imported first through PYTHONPATH.
+            baseline_dir = tempfile.mkdtemp(prefix=f'grdm-{baseline_sha}-')
+            archive = subprocess.run(['git', '-C', str(repo), 'archive', baseline_sha, 'grdm_sdv'],
+                                     capture_output=True, check=True).stdout
+            subprocess.run(['tar', '-x', '-C', baseline_dir], input=archive, check=True)
+        else:
+            print(f'baseline {args.baseline!r} not found; timing the current code only')
+
+    def worker(size: int, code_dir: str | None, hma: bool) -> dict | None:
+        cmd = [sys.executable, __file__, '--one', str(size), '--steps', str(args.steps),
+               '--sampling-steps', str(args.sampling_steps), '--device', args.device,
+               '--precision', args.precision] + (['--compile'] if args.compile else []) \
+            + (['--hma'] if hma else [])
+        env = dict(os.environ)
+        if code_dir:
+            env['PYTHONPATH'] = code_dir + os.pathsep + env.get('PYTHONPATH', '')
+        # A fresh process per run, so peak memory is that run's own.
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode:
-            print(f'size {size} failed:\n{proc.stderr[-2000:]}')
+            print(f'size {size} ({code_dir or "current"}) failed:\n{proc.stderr[-2000:]}')
+            return None
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    results, baseline = [], {}
+    for size in args.sizes:
+        r = worker(size, None, size <= args.hma_max_size)
+        if r is None:
             continue
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        print(results[-1], flush=True)
-    machine = f'{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, {args.device}'
+        results.append(r)
+        print(r, flush=True)
+        if baseline_dir and size <= args.baseline_max_size:
+            b = worker(size, baseline_dir, False)
+            if b is not None:
+                baseline[size] = b
+                print('baseline', b, flush=True)
+    machine = (f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
+               f'{torch.get_num_threads()} torch threads, torch {torch.__version__}, {args.device}')
     print(f'\nMachine: {machine}; fit {args.steps} steps, sample {args.sampling_steps} reverse steps\n')
-    print('| rows | fit s | train nodes/s | sample s | sample s / 1M rows | peak RSS GiB | growth vs previous (rows / sample s / RSS) |')
+    print('| rows | fit s | train nodes/s | sample s | sample s / 1M rows | peak RSS GiB | growth vs previous size (rows / sample s / RSS) |')
     print('|---|---|---|---|---|---|---|')
     prev = None
     for r in results:
@@ -146,10 +237,30 @@ def main() -> None:
         print(f"| {r['rows']:,} | {r['fit_seconds']:.1f} | {r['train_nodes_per_s']:,.0f} | {r['sample_seconds']:.1f} | "
               f"{r['sample_s_per_million_rows']:.1f} | {r['peak_rss_gib']:.2f} | {growth} |")
         prev = r
+    if baseline:
+        print(f'\nAgainst the previous version ({args.baseline} = {baseline_sha}), same run, ratio = previous / current:\n')
+        print('| rows | train nodes/s (current / previous) | sample s (previous / current) | peak RSS (previous / current) |')
+        print('|---|---|---|---|')
+        for r in results:
+            b = baseline.get(r['size'])
+            if b:
+                print(f"| {r['rows']:,} | x{r['train_nodes_per_s'] / b['train_nodes_per_s']:.2f} | "
+                      f"{b['sample_seconds']:.1f} / {r['sample_seconds']:.1f} = x{b['sample_seconds'] / r['sample_seconds']:.2f} | "
+                      f"{b['peak_rss_gib']:.2f} / {r['peak_rss_gib']:.2f} = x{b['peak_rss_gib'] / r['peak_rss_gib']:.2f} |")
+    hma_rows = [r for r in results if 'hma_rows' in r]
+    if hma_rows:
+        print('\nHMA on the 4-table part of the schema it accepts (race, driver, constructor -> result), same run:\n')
+        print('| rows | HMA fit s | GRDM fit s | HMA sample s | GRDM sample s | sample ratio HMA / GRDM |')
+        print('|---|---|---|---|---|---|')
+        for r in hma_rows:
+            print(f"| {r['hma_rows']:,} | {r['hma_subset_fit_seconds']:.1f} | {r['grdm_subset_fit_seconds']:.1f} | "
+                  f"{r['hma_subset_sample_seconds']:.1f} | {r['grdm_subset_sample_seconds']:.1f} | "
+                  f"x{r['hma_subset_sample_seconds'] / r['grdm_subset_sample_seconds']:.1f} |")
     if results:
-        print(f"\nHMA: {results[0]['hma']}")
+        print(f"\nHMA on the full F1 shape: {results[0]['hma']}")
     out = Path(__file__).parent / 'results' / 'speed.json'
-    out.write_text(json.dumps({'machine': machine, 'results': results}, indent=2))
+    out.write_text(json.dumps({'machine': machine, 'baseline': baseline_sha, 'results': results,
+                               'baseline_results': baseline}, indent=2))
 
 
 if __name__ == '__main__':

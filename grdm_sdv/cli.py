@@ -85,13 +85,16 @@ def _fit(args: argparse.Namespace) -> int:
 
 def _sample(args: argparse.Namespace) -> int:
     from . import GRDMSynthesizer
-    from .datasets import save_csv_folder
 
     synth = GRDMSynthesizer.load(args.model, device=args.device)
     synth.verbose = not args.quiet
-    synthetic = synth.sample(scale=args.scale)
-    save_csv_folder(synthetic, synth.get_metadata(), args.output)
-    print(f'Wrote {", ".join(f"{t} ({len(df)} rows)" for t, df in synthetic.items())} to {args.output}')
+    folder = Path(args.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    # Streamed: each table is written as soon as it is decoded and not kept in memory.
+    paths = synth.sample(scale=args.scale, output_folder_path=str(folder), return_data=False)
+    with open(folder / 'metadata.json', 'w') as fh:
+        json.dump(synth.get_metadata().to_dict(), fh, indent=2)
+    print(f'Wrote {", ".join(p.name for p in paths.values())} and metadata.json to {folder}')
     return 0
 
 

@@ -8,8 +8,10 @@ of every categorical column. With K layers a node sees its K-hop neighbourhood.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
+import numpy as np
 import torch
 from torch import nn
 from torch_geometric.nn import SAGEConv
@@ -73,6 +75,26 @@ class TableIO(nn.Module):
         if self.inp is not None:
             h = h + self.inp(torch.cat(parts, dim=1))
         return h
+
+    def decode_lazy(self, h: torch.Tensor):
+        """``(eps, logits_of)``: the noise now, column ``j``'s logits for chosen rows on demand.
+
+        ``logits_of(j, rows)`` applies only that column's slice of the output layer to those
+        rows. A reverse step reveals a few % of the masked tokens, so full-graph sampling
+        skips almost all of the (rows x classes) product a 1000-category column costs.
+        """
+        if self.out is None:
+            return h.new_zeros(len(h), 0), None
+        norm, act, lin = self.out
+        feats = act(norm(h))
+        eps = nn.functional.linear(feats, lin.weight[: self.d_num], lin.bias[: self.d_num])
+        bounds = np.cumsum([self.d_num, *self.num_classes]).tolist()
+
+        def logits_of(j: int, rows: torch.Tensor) -> torch.Tensor:
+            a, b = bounds[j], bounds[j + 1]
+            return nn.functional.linear(feats[rows], lin.weight[a:b], lin.bias[a:b])
+
+        return eps, logits_of
 
     def decode(self, h: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         if self.out is None:
@@ -202,6 +224,96 @@ class HeteroDenoiser(nn.Module):
                  for k, v in h.items()}
         return {k: self.io[k].decode(h[k]) for k in self.node_types}
 
+    # --- full-graph inference, row chunk by row chunk ------------------------------------------
+    def propagate(
+        self,
+        x_num: dict[str, torch.Tensor],
+        x_cat: dict[str, torch.Tensor],
+        struct: dict[str, torch.Tensor],
+        t: float,
+        csr: dict[EdgeType, tuple[torch.Tensor, torch.Tensor]],
+        chunk_size: int = 32768,
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Message passing over a whole graph whose rows all share the time ``t``.
+
+        The same function as ``forward`` without ``hop_ptr`` (a test checks it), computed
+        layer by layer and ``chunk_size`` destination rows at a time: the working set of each
+        chunk stays in cache and the peak memory is two ``(rows, hidden)`` buffers instead of
+        every intermediate of every row, so sampling time and memory grow linearly with the
+        database.
+
+        Args:
+            t: the diffusion time of every row.
+            csr: edge type -> ``(rowptr, src)``: the sources of destination row ``i`` are
+                ``src[rowptr[i]:rowptr[i + 1]]`` (edges sorted by destination).
+            chunk_size: destination rows per chunk.
+
+        Returns:
+            ``(h, t_emb)``: per node type the hidden rows after the K layers, and the
+            ``(1, hidden)`` time embedding :meth:`head` takes.
+        """
+        dev = next(self.parameters()).device
+        t_emb = self.time(torch.tensor([t], device=dev))
+        h = {}
+        for k in self.node_types:
+            io = self.io[k]
+            h[k] = _chunked(len(x_num[k]), self.hidden, chunk_size, dev, lambda a, b, io=io, k=k: (
+                io.encode(x_num[k][a:b], x_cat[k][a:b], struct[k][a:b]) + t_emb))
+        n = {k: len(v) for k, v in h.items()}
+        into = {k: [et for et in self.edge_types
+                    if et[2] == k and et in csr and len(csr[et][1]) and n[et[0]]]
+                for k in self.node_types}
+        for layer in range(self.num_layers):
+            film = self.films[layer](t_emb)
+            # Project the smaller side first (see _sage_mean): parent rows before a gather
+            # to their many children; a child -> parent mean is projected after it.
+            proj = {}
+            for k, ets in into.items():
+                for et in ets:
+                    if n[et[0]] < n[k]:
+                        w = self.convs[layer][_key(et)].lin_l.weight
+                        proj[et] = _chunked(n[et[0]], self.hidden, chunk_size, dev,
+                                            lambda a, b, src=et[0], w=w: nn.functional.linear(h[src][a:b], w))
+            new = {}
+            for k in self.node_types:
+                def update(a: int, b: int, k: str = k) -> torch.Tensor:
+                    hk = h[k][a:b]
+                    z = self.selfs[layer][k](hk) + film
+                    for et in into[k]:
+                        rowptr, src = csr[et]
+                        deg = rowptr[a + 1:b + 1] - rowptr[a:b]
+                        s = src[int(rowptr[a]):int(rowptr[b])]
+                        lin = self.convs[layer][_key(et)].lin_l
+                        x = proj[et] if et in proj else h[et[0]]
+                        dst = torch.repeat_interleave(torch.arange(b - a, device=dev), deg)
+                        m = x.new_zeros(b - a, x.size(1)).index_add_(0, dst, x.index_select(0, s))
+                        m = m / deg.clamp(min=1).to(m.dtype)[:, None]
+                        if et not in proj:
+                            m = nn.functional.linear(m, lin.weight)
+                        z = z + (m + lin.bias if lin.bias is not None else m)
+                    return hk + self.norms[layer][k](z)
+
+                new[k] = _chunked(n[k], self.hidden, chunk_size, dev, update)
+            h = new
+        return h, t_emb
+
+    def head(self, node_type: str, h: torch.Tensor, t_emb: torch.Tensor):
+        """Per-row blocks and output layer of ``propagate``'s rows: ``(eps, logits_of)``."""
+        for block, film in zip(self.post, self.post_films):
+            h = h + block[node_type](h + film(t_emb))
+        return self.io[node_type].decode_lazy(h)
+
+
+def _chunked(n: int, width: int, chunk: int, device, fn) -> torch.Tensor:
+    """Fill an ``(n, width)`` tensor with ``fn(a, b)`` for consecutive row ranges."""
+    out = None
+    for a in range(0, n, chunk):
+        part = fn(a, min(n, a + chunk))
+        if out is None:
+            out = torch.empty((n, part.size(1)), dtype=part.dtype, device=device)
+        out[a:a + len(part)] = part
+    return out if out is not None else torch.zeros((0, width), device=device)
+
 
 class _FeedForward(nn.Module):
     """``LayerNorm -> Linear(d, d) -> SiLU -> Linear(d, d)``: the per-row block.
@@ -216,7 +328,40 @@ class _FeedForward(nn.Module):
                                  nn.Linear(dim, dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        norm, lin1, _, lin2 = self.net
+        return _FF_IMPL[0](x, norm.weight, norm.bias, lin1.weight, lin1.bias, lin2.weight, lin2.bias)
+
+
+def _feed_forward(x, ln_w, ln_b, w1, b1, w2, b2):
+    x = nn.functional.layer_norm(x, (x.size(-1),), ln_w, ln_b)
+    return nn.functional.linear(nn.functional.silu(nn.functional.linear(x, w1, b1)), w2, b2)
+
+
+# The implementation every _FeedForward calls; `compiled_blocks` swaps in a compiled one.
+# Weights are arguments, so one compiled kernel serves every block of every table.
+_FF_IMPL = [_feed_forward]
+_FF_COMPILED: list = []
+
+
+@contextlib.contextmanager
+def compiled_blocks(enabled: bool = True):
+    """Run the per-row blocks through ``torch.compile`` (inductor, dynamic row counts).
+
+    Optional: the first call compiles (seconds to a minute); then LayerNorm, both linear
+    layers and SiLU run as fused kernels. Nothing compiled is stored on the model, so it
+    still pickles.
+    """
+    if not enabled:
+        yield
+        return
+    if not _FF_COMPILED:
+        _FF_COMPILED.append(torch.compile(_feed_forward, dynamic=True))
+    previous = _FF_IMPL[0]
+    _FF_IMPL[0] = _FF_COMPILED[0]
+    try:
+        yield
+    finally:
+        _FF_IMPL[0] = previous
 
 
 def _key(edge_type: EdgeType) -> str:

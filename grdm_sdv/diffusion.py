@@ -118,7 +118,11 @@ class MixedDiffusion:
         generator: torch.Generator | None = None,
         temperature: float = 1.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One reverse step from time ``t`` to ``s < t`` for every row."""
+        """One reverse step from time ``t`` to ``s < t`` for every row.
+
+        ``logits`` is a list of ``(n, K_j)`` tensors, or a function ``(j, rows) -> logits``
+        computing column ``j``'s logits only for the rows revealed in this step.
+        """
         dev = x_num_t.device
         tt = torch.tensor([t], device=dev)
         ss = torch.tensor([s], device=dev)
@@ -138,18 +142,19 @@ class MixedDiffusion:
             x_num_s = x_num_t
         # Categories: a masked token is revealed with prob (alpha_s - alpha_t) / (1 - alpha_t).
         x_cat_s = x_cat_t.clone()
-        if logits:
+        if num_classes:
             a_t, a_s = float(self.keep_prob(tt)), float(self.keep_prob(ss))
             p_reveal = 1.0 if s <= 0 else (a_s - a_t) / max(1e-12, 1.0 - a_t)
-            for j, lg in enumerate(logits):
+            for j in range(len(num_classes)):
                 is_masked = x_cat_t[:, j] == num_classes[j]
                 if not bool(is_masked.any()):
                     continue
-                reveal = is_masked & (torch.rand(len(lg), generator=generator, device=dev) < p_reveal)
+                reveal = is_masked & (torch.rand(len(x_cat_t), generator=generator, device=dev) < p_reveal)
                 rows = reveal.nonzero().squeeze(1)
                 if len(rows) == 0:
                     continue
                 # Draw only for the tokens revealed now (a few % of rows per step).
-                probs = torch.softmax(lg[rows].float() / temperature, dim=1)
+                lg = logits(j, rows) if callable(logits) else logits[j][rows]
+                probs = torch.softmax(lg.float() / temperature, dim=1)
                 x_cat_s[rows, j] = torch.multinomial(probs, 1, generator=generator).squeeze(1)
         return x_num_s, x_cat_s

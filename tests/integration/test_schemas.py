@@ -518,3 +518,24 @@ def test_load_refuses_corrupt_foreign_and_wrong_version_files(tmp_path):
             load(str(old))
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         'foreign.pkl', 'future.pkl', 'good.pkl', 'truncated.pkl']  # no temporary files
+
+
+def test_streamed_sample_matches_in_memory_sample(tmp_path):
+    """output_folder_path writes table by table; return_data=False keeps nothing."""
+    tables, metadata = _small_database()
+    synth = _fit(metadata, tables, steps=2)
+    synth.reset_sampling()
+    in_memory = synth.sample(scale=1.5)
+    synth.reset_sampling()
+    paths = synth.sample(scale=1.5, output_folder_path=str(tmp_path / 'a'), return_data=False)
+    assert set(paths) == set(in_memory) and all(p.exists() for p in paths.values())
+    synth.reset_sampling()
+    kept = synth.sample(scale=1.5, output_folder_path=str(tmp_path / 'b'))
+    for t, df in in_memory.items():
+        pd.testing.assert_frame_equal(kept[t], df)
+        expected = tmp_path / f'expected_{t}.csv'
+        df.to_csv(expected, index=False)
+        for folder in ('a', 'b'):
+            assert (tmp_path / folder / f'{t}.csv').read_text() == expected.read_text()
+    # With return_data=False the synthesizer holds no sampled table afterwards either.
+    assert getattr(synth, '_sink', None) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 
 import numpy as np
@@ -146,6 +147,8 @@ def test_bad_parameters_are_named(demo):
     _, metadata = demo
     with pytest.raises(SynthesizerInputError, match="'steps'.*'hidden_dim'"):
         GRDMSynthesizer(metadata, steps=0, hidden_dim=-3)
+    with pytest.raises(SynthesizerInputError, match="'mixed_precision'='yes'"):
+        GRDMSynthesizer(metadata, mixed_precision='yes')
 
 
 def test_dangling_foreign_key_is_reported(demo):
@@ -217,3 +220,15 @@ def test_data_parallel_training_with_torchrun_gloo(tmp_path):
     found = dict(re.findall(r'RANK (\d) CHECKSUM (\S+)', proc.stdout))
     assert set(found) == {'0', '1'} and found['0'] == found['1'], proc.stdout
     assert len(re.findall(r'ROWS [1-9]', proc.stdout)) == 2
+
+
+@pytest.mark.skipif(shutil.which('cc') is None and shutil.which('gcc') is None,
+                    reason='torch.compile (inductor) needs a C compiler on CPU')
+def test_torch_compile_option_fits_samples_and_saves(demo, tmp_path):
+    tables, metadata = demo
+    synth = GRDMSynthesizer(metadata, seed=0, torch_compile=True, **{**TINY, 'steps': 3})
+    synth.fit(tables)
+    out = synth.sample(scale=0.5)
+    assert_integrity(out, metadata)
+    synth.save(str(tmp_path / 'compiled.pkl'))
+    assert GRDMSynthesizer.load(str(tmp_path / 'compiled.pkl')).get_parameters()['torch_compile'] is True

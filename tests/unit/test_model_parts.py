@@ -111,3 +111,66 @@ def test_sage_mean_matches_pyg_sageconv():
         x_src, x_dst = torch.randn(n_src, 8), torch.randn(n_dst, 8)
         e = torch.stack([torch.randint(0, n_src, (60,)), torch.randint(0, n_dst - 1, (60,))])
         assert torch.allclose(conv((x_src, x_dst), e), _sage_mean(conv, x_src, n_dst, e), atol=1e-5)
+
+
+@pytest.mark.parametrize('chunk', [3, 7, 1000])
+def test_chunked_full_graph_pass_matches_forward(chunk):
+    """``propagate`` + ``head`` (sampling's row-chunked pass) is ``forward`` on the full graph."""
+    from grdm_sdv.train import _cap_in_degree, _csr_by_destination
+
+    torch.manual_seed(0)
+    node_types = ['t0', 't1', 't2', 't3']  # t1 has two parents; t3 is isolated
+    edge_types = [('t1', 'fk0', 't0'), ('t0', 'rev_fk0', 't1'), ('t1', 'fk1', 't2'), ('t2', 'rev_fk1', 't1')]
+    n = {'t0': 5, 't1': 40, 't2': 9, 't3': 4}
+    d_num = {'t0': 2, 't1': 1, 't2': 0, 't3': 3}
+    ncls = {'t0': [4], 't1': [3, 6], 't2': [5], 't3': []}
+    model = HeteroDenoiser(node_types, edge_types, d_num, ncls, {'t0': 1, 't1': 0, 't2': 0, 't3': 0},
+                           hidden=16, num_layers=2).eval()
+    p0, p1 = torch.randint(0, 5, (40,)), torch.randint(0, 8, (40,))  # t2 row 8: no children
+    c = torch.arange(40)
+    ei = {edge_types[0]: torch.stack([c, p0]), edge_types[1]: torch.stack([p0, c]),
+          edge_types[2]: torch.stack([c, p1]), edge_types[3]: torch.stack([p1, c])}
+    x_num = {k: torch.randn(v, d_num[k]) for k, v in n.items()}
+    x_cat = {k: torch.stack([torch.randint(0, m + 1, (v,)) for m in ncls[k]], 1) if ncls[k]
+             else torch.zeros(v, 0, dtype=torch.long) for k, v in n.items()}
+    struct = {'t0': torch.randn(5, 1), 't1': torch.zeros(40, 0), 't2': torch.zeros(9, 0), 't3': torch.zeros(4, 0)}
+    with torch.no_grad():
+        full = model(x_num, x_cat, struct, {k: torch.full((v,), 0.3) for k, v in n.items()}, ei)
+        csr = {et: _csr_by_destination(e, n[et[2]]) for et, e in ei.items()}
+        h, t_emb = model.propagate(x_num, x_cat, struct, 0.3, csr, chunk_size=chunk)
+        for k in node_types:
+            eps, logits_of = model.head(k, h[k], t_emb)
+            assert torch.allclose(eps, full[k][0], atol=1e-5)
+            for j, lg in enumerate(full[k][1]):
+                rows = torch.tensor([0, 2, 3])
+                assert torch.allclose(logits_of(j, rows), lg[rows], atol=1e-5)
+    # The sampling-time cap keeps every edge of small rows and `fanout` draws of big ones.
+    rowptr, src = csr[edge_types[0]]
+    g = torch.Generator().manual_seed(0)
+    new_ptr, new_src = _cap_in_degree(rowptr, src, 3, g, torch.device('cpu'))
+    deg, new_deg = rowptr.diff(), new_ptr.diff()
+    assert torch.equal(new_deg, deg.clamp(max=3))
+    for i in range(5):
+        kept = set(new_src[new_ptr[i]:new_ptr[i + 1]].tolist())
+        assert kept <= set(src[rowptr[i]:rowptr[i + 1]].tolist())
+
+
+@pytest.mark.skipif(__import__('shutil').which('cc') is None and __import__('shutil').which('gcc') is None,
+                    reason='torch.compile (inductor) needs a C compiler on CPU')
+def test_compiled_blocks_match_eager_and_leave_the_model_picklable():
+    import pickle
+
+    from grdm_sdv.denoiser import _FeedForward, compiled_blocks
+
+    torch.manual_seed(0)
+    block = _FeedForward(16)
+    x = torch.randn(37, 16, requires_grad=True)
+    eager = block(x)
+    with compiled_blocks(True):
+        out = block(x)
+        out.sum().backward()  # training goes through the compiled kernel too
+        other = torch.randn(5, 16)  # another row count: dynamic shapes, no recompile error
+        assert torch.allclose(block(other), block.net(other), atol=1e-5)
+    assert torch.allclose(out, eager, atol=1e-5) and x.grad is not None
+    assert torch.allclose(block(x), block.net(x), atol=1e-6)  # eager again outside the context
+    pickle.loads(pickle.dumps(block))
