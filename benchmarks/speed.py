@@ -126,7 +126,7 @@ def time_hma(tables, metadata, steps: int, sampling_steps: int, device: str) -> 
 
 
 def run_one(size: int, steps: int, sampling_steps: int, device: str, precision: str,
-            compile_: bool = False, hma: bool = False) -> dict:
+            compile_: bool = False, with_hma: bool = False) -> dict:
     import grdm_sdv
     from grdm_sdv import GRDMSynthesizer
 
@@ -152,13 +152,14 @@ def run_one(size: int, steps: int, sampling_steps: int, device: str, precision: 
         hma = 'accepted'
     except Exception as err:  # record the refusal verbatim
         hma = f'refused: {str(err).splitlines()[0][:120]}'
-    hma_times = time_hma(tables, metadata, steps, sampling_steps, device) if hma else {}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # before HMA runs here
+    hma_times = time_hma(tables, metadata, steps, sampling_steps, device) if with_hma else {}
     return {**hma_times, 'size': size, 'rows': rows, 'fit_seconds': fit_s, 'steps': steps,
             'train_nodes_per_s': float(loss['Nodes'].sum() / synth._fit_seconds),
             'sample_seconds': sample_s, 'sample_phases': getattr(synth, '_sample_seconds', None),
             'code': str(Path(grdm_sdv.__file__).parent.parent), 'sampled_rows': out_rows, 'sampling_steps': sampling_steps,
             'sample_s_per_million_rows': sample_s / out_rows * 1e6,
-            'peak_rss_gib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 'hma': hma}
+            'peak_rss_gib': peak, 'hma': hma}
 
 
 def main() -> None:
