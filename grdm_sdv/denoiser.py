@@ -263,6 +263,10 @@ class HeteroDenoiser(nn.Module):
         into = {k: [et for et in self.edge_types
                     if et[2] == k and et in csr and len(csr[et][1]) and n[et[0]]]
                 for k in self.node_types}
+        # Edge ranges of each chunk, read from the device once per call, not once per chunk.
+        bounds = {et: csr[et][0][torch.arange(0, n[et[2]] + chunk_size, chunk_size, device=dev)
+                                  .clamp_(max=n[et[2]])].tolist()
+                  for ets in into.values() for et in ets}
         for layer in range(self.num_layers):
             film = self.films[layer](t_emb)
             # Project the smaller side first (see _sage_mean): parent rows before a gather
@@ -282,10 +286,12 @@ class HeteroDenoiser(nn.Module):
                     for et in into[k]:
                         rowptr, src = csr[et]
                         deg = rowptr[a + 1:b + 1] - rowptr[a:b]
-                        s = src[int(rowptr[a]):int(rowptr[b])]
+                        e0, e1 = bounds[et][a // chunk_size], bounds[et][a // chunk_size + 1]
+                        s = src[e0:e1]
                         lin = self.convs[layer][_key(et)].lin_l
                         x = proj[et] if et in proj else h[et[0]]
-                        dst = torch.repeat_interleave(torch.arange(b - a, device=dev), deg)
+                        dst = torch.repeat_interleave(torch.arange(b - a, device=dev), deg,
+                                                      output_size=e1 - e0)
                         m = x.new_zeros(b - a, x.size(1)).index_add_(0, dst, x.index_select(0, s))
                         m = m / deg.clamp(min=1).to(m.dtype)[:, None]
                         if et not in proj:

@@ -170,27 +170,30 @@ class Trainer:
         per = {k: int(min(p, graph.num_nodes[k])) for k, p in zip(trainable, per)}
         use_amp = use_bf16(dev, self.mixed_precision)
         self.loss_history = []
+        # Every draw happens on the training device (no host -> device copy per step).
+        gen = generator if dev.type == 'cpu' else torch.Generator(device=dev).manual_seed(
+            int(torch.randint(0, 2**62, (1,), generator=generator)))
+        n_seed_total = sum(per.values())
+        pending: list[tuple] = []
         bar = tqdm(range(self.steps), desc='Fit GRDM', disable=not self.verbose or rank > 0, leave=True)
         with compiled_blocks(self.torch_compile):
             for i in bar:
-                seeds = {k: torch.randint(0, graph.num_nodes[k], (per[k],), generator=generator,
-                                          device='cpu').to(dev) for k in trainable}
-                batch = sampler.sample(seeds, generator=None if dev.type == 'cuda' else generator)
-                n_seed_total = sum(per.values())
-                t_seed = self.diffusion.sample_time(n_seed_total, generator, 'cpu').to(dev)
+                seeds = {k: torch.randint(0, graph.num_nodes[k], (per[k],), generator=gen, device=dev)
+                         for k in trainable}
+                batch = sampler.sample(seeds, generator=gen)
+                t_seed = self.diffusion.sample_time(n_seed_total, gen, dev)
                 x_num, x_cat, t, eps, masked = {}, {}, {}, {}, {}
                 for k in graph.num_nodes:
                     ids = batch.node_ids[k]
                     d = data[k]
                     tk = t_seed[batch.batch[k]]
                     xn, xc = d.x_num[ids], d.x_cat[ids]
-                    g = generator if dev.type == 'cpu' else None
-                    x_num[k], x_cat[k], eps[k], masked[k] = self.diffusion.add_noise(xn, xc, d.num_classes, tk, g)
+                    x_num[k], x_cat[k], eps[k], masked[k] = self.diffusion.add_noise(xn, xc, d.num_classes, tk, gen)
                     t[k] = tk
                 st = {k: struct[k][batch.node_ids[k]] for k in graph.num_nodes}
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
                     out = net(x_num, x_cat, st, t, batch.edge_index, hop_ptr=batch.hop_ptr)
-                l_num_all, l_cat_all, per_table = [], [], {}
+                l_num_all, l_cat_all = [], []
                 for k in trainable:
                     s = batch.num_seeds[k]
                     ln, lc = self.diffusion.loss(
@@ -199,12 +202,9 @@ class Trainer:
                     )
                     l_num_all.append(ln.mean())
                     l_cat_all.append(lc.mean())
-                    per_table[k] = float((ln.mean() + lc.mean()).detach())
                 l_num = torch.stack(l_num_all).mean()
                 l_cat = torch.stack(l_cat_all).mean()
                 loss = l_num + l_cat
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f'Training loss became {float(loss)} at step {i}.')
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -214,15 +214,27 @@ class Trainer:
                     decay = min(self.ema_decay, (1 + i) / (10 + i))
                     ema_p = list(ema.parameters())
                     torch._foreach_lerp_(ema_p, list(model.parameters()), 1 - decay)
-                rec = {'Step': i, 'Loss': float(loss), 'Numerical Loss': float(l_num),
-                       'Categorical Loss': float(l_cat),
-                       'Nodes': int(sum(len(v) for v in batch.node_ids.values()))}
-                rec.update({f'Loss {k}': v for k, v in per_table.items()})
-                self.loss_history.append(rec)
-                if i % 20 == 0:
-                    bar.set_postfix(loss=f'{float(loss):.3f}')
+                # Losses stay on the device; they are read (one sync) every 50 steps.
+                pending.append((i, torch.stack([loss, l_num, l_cat, *(
+                    a + b for a, b in zip(l_num_all, l_cat_all))]).detach(),
+                    int(sum(len(v) for v in batch.node_ids.values()))))
+                if len(pending) == 50 or i == self.steps - 1:
+                    self._record(pending, trainable, bar)
+                    pending = []
         model.cpu()
         return ema.cpu().eval()
+
+    def _record(self, pending: list[tuple], trainable: list[str], bar) -> None:
+        """Move a block of per-step losses to the history; stop on a non-finite loss."""
+        values = torch.stack([v for _, v, _ in pending]).float().cpu().numpy()
+        for (i, _, nodes), row in zip(pending, values):
+            if not np.isfinite(row[0]):
+                raise FloatingPointError(f'Training loss became {row[0]} at step {i}.')
+            rec = {'Step': i, 'Loss': float(row[0]), 'Numerical Loss': float(row[1]),
+                   'Categorical Loss': float(row[2]), 'Nodes': nodes}
+            rec.update({f'Loss {k}': float(v) for k, v in zip(trainable, row[3:])})
+            self.loss_history.append(rec)
+        bar.set_postfix(loss=f'{values[-1, 0]:.3f}')
 
 
 @torch.inference_mode()
@@ -260,30 +272,31 @@ def generate(
     known = {k: KnownCells(*(x.to(device) for x in (v.x_num, v.num_mask, v.x_cat, v.cat_mask)))
              for k, v in (known or {}).items()}
     model = model.to(device).eval()
-    gen_dev = device.type == 'cpu'
+    # Every draw happens on the device (no host -> device copy per step).
+    gen = generator if device.type == 'cpu' else torch.Generator(device=device).manual_seed(
+        int(torch.randint(0, 2**62, (1,), generator=generator)))
     if chunk_size is None:
         chunk_size = 32768 if device.type == 'cpu' else 1 << 20
-    csr = {et: _csr_by_destination(e, graph.num_nodes[et[2]]) for et, e in graph.edge_index.items()}
-    csr = {et: (r.to(device), c.to(device)) for et, (r, c) in csr.items()}
+    caps = {et: _CappedNeighbours(*(x.to(device) for x in _csr_by_destination(e, graph.num_nodes[et[2]])),
+                                  fanout)
+            for et, e in graph.edge_index.items()}
     struct = {k: v.to(device) for k, v in graph.struct.items()}
     x_num, x_cat = {}, {}
     for k, n in graph.num_nodes.items():
-        x_num[k] = torch.randn((n, d_num[k]), generator=generator).to(device)
+        x_num[k] = torch.randn((n, d_num[k]), generator=gen, device=device)
         mask_tok = torch.tensor(num_classes[k], dtype=torch.long)
         x_cat[k] = mask_tok.expand(n, len(num_classes[k])).clone().to(device)
         if k in known:
             x_cat[k] = torch.where(known[k].cat_mask, known[k].x_cat, x_cat[k])
     grid = diffusion.set_timesteps(sampling_steps).tolist()
     if known:
-        _impose(known, x_num, diffusion, grid[0], generator, device)
+        _impose(known, x_num, diffusion, grid[0], gen, device)
     use_amp = use_bf16(device, mixed_precision)
-    g = generator if gen_dev else None
     bar = tqdm(range(len(grid) - 1), desc='Sample GRDM', disable=not verbose, leave=True)
     with compiled_blocks(torch_compile):
         for i in bar:
             t, s = grid[i], grid[i + 1]
-            step_csr = csr if fanout is None else {
-                et: _cap_in_degree(r, c, fanout, generator, device) for et, (r, c) in csr.items()}
+            step_csr = {et: cap.draw(gen) for et, cap in caps.items()}
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 h, t_emb = model.propagate(x_num, x_cat, struct, t, step_csr, chunk_size)
             for k, n in graph.num_nodes.items():
@@ -295,12 +308,12 @@ def generate(
                         eps, logits_of = model.head(k, h[k][a:b], t_emb)
                     new_num[a:b], new_cat[a:b] = diffusion.step(
                         eps, logits_of, t, s, x_num[k][a:b], x_cat[k][a:b], num_classes[k],
-                        generator=g, temperature=temperature,
+                        generator=gen, temperature=temperature,
                     )
                 x_num[k], x_cat[k] = new_num, new_cat
             del h
             if known:
-                _impose(known, x_num, diffusion, s, generator, device)
+                _impose(known, x_num, diffusion, s, gen, device)
     model.cpu()
     return {k: TableTensors(x_num[k].cpu(), x_cat[k].cpu(), num_classes[k]) for k in graph.num_nodes}
 
@@ -320,28 +333,45 @@ def _impose(known, x_num, diffusion, s, generator, device) -> None:
     for k, kc in known.items():
         if not kc.num_mask.any():
             continue
-        noise = torch.randn(kc.x_num.shape, generator=generator).to(device)
+        noise = torch.randn(kc.x_num.shape, generator=generator, device=device)
         noisy = ab.sqrt() * kc.x_num + (1 - ab).sqrt() * noise if s > 0 else kc.x_num
         x_num[k] = torch.where(kc.num_mask, noisy, x_num[k])
 
 
-def _cap_in_degree(rowptr: torch.Tensor, src: torch.Tensor, fanout: int, generator,
-                   device) -> tuple[torch.Tensor, torch.Tensor]:
-    """At most ``fanout`` sources per destination, as the training sampler draws them.
+class _CappedNeighbours:
+    """Per step, at most ``fanout`` sources per destination, as the training sampler draws.
 
     A row with more sources than ``fanout`` gets ``fanout`` uniform draws (with
-    replacement, like ``NeighborSampler``); the others keep all their sources. No sort: one
-    pass over the kept edges, so the cap costs O(rows) per step.
+    replacement, like ``NeighborSampler``); the others keep all their sources. The layout of
+    the kept edges is the same at every step, so it is planned once; a step then costs one
+    random draw and one gather over the kept edges (no sort, no host sync).
     """
-    deg = rowptr[1:] - rowptr[:-1]
-    if len(src) == 0 or int(deg.max()) <= fanout:
-        return rowptr, src
-    take = deg.clamp(max=fanout)
-    new_ptr = torch.zeros_like(rowptr)
-    new_ptr[1:] = torch.cumsum(take, 0)
-    rep = torch.repeat_interleave(torch.arange(len(deg), device=device), take)
-    pos = torch.arange(len(rep), device=device) - new_ptr[rep]
-    big = deg[rep] > fanout
-    r = torch.rand(int(big.sum()), generator=generator).to(device)
-    pos[big] = (r * deg[rep][big]).long()
-    return new_ptr, src[rowptr[rep] + pos]
+
+    def __init__(self, rowptr: torch.Tensor, src: torch.Tensor, fanout: int | None) -> None:
+        self.rowptr, self.src = rowptr, src
+        deg = rowptr[1:] - rowptr[:-1]
+        self.active = fanout is not None and len(src) > 0 and int(deg.max()) > fanout
+        if not self.active:
+            return
+        take = deg.clamp(max=fanout)
+        self.new_ptr = torch.zeros_like(rowptr)
+        self.new_ptr[1:] = torch.cumsum(take, 0)
+        rep = torch.repeat_interleave(torch.arange(len(deg), device=deg.device), take)
+        self.start = rowptr[rep]
+        self.pos = torch.arange(len(rep), device=deg.device) - self.new_ptr[rep]
+        self.deg = deg[rep]
+        self.big = self.deg > fanout
+
+    def draw(self, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(rowptr, src)`` of this step's edges."""
+        if not self.active:
+            return self.rowptr, self.src
+        r = torch.rand(len(self.pos), generator=generator, device=self.pos.device)
+        drawn = torch.minimum((r * self.deg).long(), self.deg - 1)
+        return self.new_ptr, self.src[self.start + torch.where(self.big, drawn, self.pos)]
+
+
+def _cap_in_degree(rowptr: torch.Tensor, src: torch.Tensor, fanout: int, generator,
+                   device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One draw of :class:`_CappedNeighbours` (at most ``fanout`` sources per destination)."""
+    return _CappedNeighbours(rowptr, src, fanout).draw(generator)
