@@ -253,6 +253,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         self._fit_seed = seed
         self._model = fitted_model
         self._loss_history = trainer.loss_history
+        self._train_seconds = trainer.train_seconds
         self._fit_device = str(device)
         self._fit_seconds = time.perf_counter() - start
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -120,6 +121,7 @@ class Trainer:
     mixed_precision: bool | None = None
     torch_compile: bool = False
     loss_history: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0
 
     def fit(
         self,
@@ -175,6 +177,7 @@ class Trainer:
             int(torch.randint(0, 2**62, (1,), generator=generator)))
         n_seed_total = sum(per.values())
         pending: list[tuple] = []
+        start = time.perf_counter()
         bar = tqdm(range(self.steps), desc='Fit GRDM', disable=not self.verbose or rank > 0, leave=True)
         with compiled_blocks(self.torch_compile):
             for i in bar:
@@ -221,6 +224,7 @@ class Trainer:
                 if len(pending) == 50 or i == self.steps - 1:
                     self._record(pending, trainable, bar)
                     pending = []
+        self.train_seconds = time.perf_counter() - start
         model.cpu()
         return ema.cpu().eval()
 
