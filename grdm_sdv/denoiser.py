@@ -230,11 +230,11 @@ class HeteroDenoiser(nn.Module):
         x_num: dict[str, torch.Tensor],
         x_cat: dict[str, torch.Tensor],
         struct: dict[str, torch.Tensor],
-        t: float,
+        t: float | dict[str, float],
         csr: dict[EdgeType, tuple[torch.Tensor, torch.Tensor]],
         chunk_size: int = 32768,
-    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """Message passing over a whole graph whose rows all share the time ``t``.
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Message passing over a whole graph whose rows of one table share one time.
 
         The same function as ``forward`` without ``hop_ptr`` (a test checks it), computed
         layer by layer and ``chunk_size`` destination rows at a time: the working set of each
@@ -243,22 +243,26 @@ class HeteroDenoiser(nn.Module):
         database.
 
         Args:
-            t: the diffusion time of every row.
+            t: the diffusion time of every row, or node type -> time (e.g. ``0`` for a
+                table held clean while the others are denoised).
             csr: edge type -> ``(rowptr, src)``: the sources of destination row ``i`` are
                 ``src[rowptr[i]:rowptr[i + 1]]`` (edges sorted by destination).
             chunk_size: destination rows per chunk.
 
         Returns:
-            ``(h, t_emb)``: per node type the hidden rows after the K layers, and the
+            ``(h, t_emb)``: per node type the hidden rows after the K layers and the
             ``(1, hidden)`` time embedding :meth:`head` takes.
         """
         dev = next(self.parameters()).device
-        t_emb = self.time(torch.tensor([t], device=dev))
+        times = t if isinstance(t, dict) else {k: t for k in self.node_types}
+        levels = sorted(set(float(v) for v in times.values()))
+        emb = self.time(torch.tensor(levels, device=dev))
+        t_emb = {k: emb[levels.index(float(times[k]))][None] for k in self.node_types}
         h = {}
         for k in self.node_types:
             io = self.io[k]
             h[k] = _chunked(len(x_num[k]), self.hidden, chunk_size, dev, lambda a, b, io=io, k=k: (
-                io.encode(x_num[k][a:b], x_cat[k][a:b], struct[k][a:b]) + t_emb))
+                io.encode(x_num[k][a:b], x_cat[k][a:b], struct[k][a:b]) + t_emb[k]))
         n = {k: len(v) for k, v in h.items()}
         into = {k: [et for et in self.edge_types
                     if et[2] == k and et in csr and len(csr[et][1]) and n[et[0]]]
@@ -268,7 +272,7 @@ class HeteroDenoiser(nn.Module):
                                   .clamp_(max=n[et[2]])].tolist()
                   for ets in into.values() for et in ets}
         for layer in range(self.num_layers):
-            film = self.films[layer](t_emb)
+            film = {k: self.films[layer](v) for k, v in t_emb.items()}
             # Project the smaller side first (see _sage_mean): parent rows before a gather
             # to their many children; a child -> parent mean is projected after it.
             proj = {}
@@ -282,7 +286,7 @@ class HeteroDenoiser(nn.Module):
             for k in self.node_types:
                 def update(a: int, b: int, k: str = k) -> torch.Tensor:
                     hk = h[k][a:b]
-                    z = self.selfs[layer][k](hk) + film
+                    z = self.selfs[layer][k](hk) + film[k]
                     for et in into[k]:
                         rowptr, src = csr[et]
                         deg = rowptr[a + 1:b + 1] - rowptr[a:b]
@@ -303,8 +307,9 @@ class HeteroDenoiser(nn.Module):
             h = new
         return h, t_emb
 
-    def head(self, node_type: str, h: torch.Tensor, t_emb: torch.Tensor):
+    def head(self, node_type: str, h: torch.Tensor, t_emb: dict[str, torch.Tensor]):
         """Per-row blocks and output layer of ``propagate``'s rows: ``(eps, logits_of)``."""
+        t_emb = t_emb[node_type]
         for block, film in zip(self.post, self.post_films):
             h = h + block[node_type](h + film(t_emb))
         return self.io[node_type].decode_lazy(h)

@@ -103,6 +103,9 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
     """
 
     _synthesizer = _TableProcessor
+    # Share of training subgraphs in which a neighbour table is given clean (time 0), so
+    # tables kept at sampling (fixed_tables) are conditioned on exactly, not RePaint-style.
+    _CLEAN_PROB = 0.15
 
     def __init__(
         self,
@@ -240,7 +243,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             model=model, diffusion=self._diffusion(), steps=self.steps,
             batch_size=self.batch_size, lr=self.learning_rate, fanout=self.fanout,
             device=device, verbose=self.verbose, mixed_precision=self.mixed_precision,
-            torch_compile=self.torch_compile,
+            torch_compile=self.torch_compile, clean_prob=self._CLEAN_PROB,
         )
         generator = torch.Generator().manual_seed(seed)
         fitted_model = trainer.fit(graph, tensors, generator)
@@ -254,6 +257,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         self._model = fitted_model
         self._loss_history = trainer.loss_history
         self._train_seconds = trainer.train_seconds
+        self._clean_known = trainer.clean_prob > 0
         self._fit_device = str(device)
         self._fit_seconds = time.perf_counter() - start
 
@@ -336,6 +340,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             device=resolve_device(self.device), verbose=self.verbose, known=cells,
             fanout=self.fanout, mixed_precision=getattr(self, 'mixed_precision', None),
             torch_compile=getattr(self, 'torch_compile', False),
+            clean_known=getattr(self, '_clean_known', False),
         )
         timings = {} if timings is None else timings
         timings['denoise'] = time.perf_counter() - start

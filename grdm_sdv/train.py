@@ -106,6 +106,9 @@ class Trainer:
         mixed_precision: bfloat16 autocast; ``None`` decides by hardware (see ``use_bf16``).
         torch_compile: run the per-row blocks through ``torch.compile``.
         torch_compile: run the per-row blocks through ``torch.compile``.
+        clean_prob: in each subgraph, each table other than the seed's own rows is given
+            clean (time 0) with this probability, so the model also learns to denoise
+            next to known tables (``generate(clean_known=True)``).
     """
 
     model: HeteroDenoiser
@@ -120,6 +123,7 @@ class Trainer:
     verbose: bool = True
     mixed_precision: bool | None = None
     torch_compile: bool = False
+    clean_prob: float = 0.0
     loss_history: list[dict] = field(default_factory=list)
     train_seconds: float = 0.0
 
@@ -186,12 +190,22 @@ class Trainer:
                 batch = sampler.sample(seeds, generator=gen)
                 t_seed = self.diffusion.sample_time(n_seed_total, gen, dev)
                 x_num, x_cat, t, eps, masked = {}, {}, {}, {}, {}
-                for k in graph.num_nodes:
+                if self.clean_prob > 0:
+                    held = torch.rand((n_seed_total, len(graph.num_nodes)), generator=gen,
+                                      device=dev) < self.clean_prob
+                for j, k in enumerate(graph.num_nodes):
                     ids = batch.node_ids[k]
                     d = data[k]
                     tk = t_seed[batch.batch[k]]
                     xn, xc = d.x_num[ids], d.x_cat[ids]
                     x_num[k], x_cat[k], eps[k], masked[k] = self.diffusion.add_noise(xn, xc, d.num_classes, tk, gen)
+                    if self.clean_prob > 0:
+                        # Not the seeds themselves: they are what the loss is on.
+                        c = held[batch.batch[k], j]
+                        c[: batch.num_seeds[k]] = False
+                        x_num[k] = torch.where(c[:, None], xn, x_num[k])
+                        x_cat[k] = torch.where(c[:, None], xc, x_cat[k])
+                        tk = torch.where(c, torch.zeros_like(tk), tk)
                     t[k] = tk
                 st = {k: struct[k][batch.node_ids[k]] for k in graph.num_nodes}
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
@@ -258,6 +272,7 @@ def generate(
     chunk_size: int | None = None,
     mixed_precision: bool | None = None,
     torch_compile: bool = False,
+    clean_known: bool = False,
 ) -> dict[str, TableTensors]:
     """Run the reverse chain on the whole graph: all rows of all tables at once.
 
@@ -272,6 +287,8 @@ def generate(
             GPU); memory and time grow linearly with the graph, whatever its size.
         mixed_precision: bfloat16 autocast; ``None`` decides by hardware (see ``use_bf16``).
         torch_compile: run the per-row blocks through ``torch.compile``.
+        clean_known: give wholly known tables to the model clean, at time 0 (for models
+            trained with ``Trainer.clean_prob > 0``); else they are imposed RePaint-style.
     """
     known = {k: KnownCells(*(x.to(device) for x in (v.x_num, v.num_mask, v.x_cat, v.cat_mask)))
              for k, v in (known or {}).items()}
@@ -292,6 +309,13 @@ def generate(
         x_cat[k] = mask_tok.expand(n, len(num_classes[k])).clone().to(device)
         if k in known:
             x_cat[k] = torch.where(known[k].cat_mask, known[k].x_cat, x_cat[k])
+    # Wholly known tables are given clean, at time 0, to a model trained with clean
+    # neighbour tables (``Trainer.clean_prob``); they are not denoised at all.
+    clean = {k for k, kc in known.items()
+             if clean_known and bool(kc.num_mask.all()) and bool(kc.cat_mask.all())}
+    for k in clean:
+        x_num[k], x_cat[k] = known[k].x_num.clone(), known[k].x_cat.clone()
+    known = {k: v for k, v in known.items() if k not in clean}
     grid = diffusion.set_timesteps(sampling_steps).tolist()
     if known:
         _impose(known, x_num, diffusion, grid[0], gen, device)
@@ -301,9 +325,12 @@ def generate(
         for i in bar:
             t, s = grid[i], grid[i + 1]
             step_csr = {et: cap.draw(gen) for et, cap in caps.items()}
+            times = {k: (0.0 if k in clean else t) for k in graph.num_nodes}
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                h, t_emb = model.propagate(x_num, x_cat, struct, t, step_csr, chunk_size)
+                h, t_emb = model.propagate(x_num, x_cat, struct, times, step_csr, chunk_size)
             for k, n in graph.num_nodes.items():
+                if k in clean:
+                    continue
                 new_num, new_cat = torch.empty_like(x_num[k]), torch.empty_like(x_cat[k])
                 # Output layer and reverse step chunk by chunk: no (rows x classes) logits.
                 for a in range(0, n, chunk_size):

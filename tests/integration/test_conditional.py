@@ -105,3 +105,25 @@ def test_imputation_uses_cross_table_dependencies():
     mean_mae = np.abs(np.log(known['income']).mean() - log_truth).mean()
     assert accuracy > mode_accuracy + 0.15, (accuracy, mode_accuracy)
     assert mae < 0.8 * mean_mae, (mae, mean_mae)
+
+
+def test_kept_parent_table_is_followed_by_its_children():
+    """Children generated around a kept parent table follow its values (planted
+    region wealth -> customer income, real correlation ~0.9): the kept table is given to
+    the model clean, as it saw clean neighbour tables in training."""
+    tables, metadata = make_demo_database(n_customers=300, seed=2)
+    synth = GRDMSynthesizer(metadata, steps=300, batch_size=256, hidden_dim=64, n_hops=2,
+                            sampling_steps=30, seed=0, verbose=False)
+    synth.fit(tables)
+    assert synth._clean_known
+    rs = []
+    for seed in range(3):
+        np.random.seed(seed)
+        out = synth.sample(scale=1.0, fixed_tables={'region': tables['region']})
+        joined = out['customer'].merge(out['region'], on='region_id')
+        rs.append(np.corrcoef(joined['wealth'], np.log(joined['income']))[0, 1])
+    real = tables['customer'].merge(tables['region'], on='region_id')
+    r_real = np.corrcoef(real['wealth'], np.log(real['income']))[0, 1]
+    # Measured: 0.88 on average (0.93 real); the same model conditioned RePaint-style on
+    # noised copies of the kept table reaches 0.76, and free generation 0.62-0.76.
+    assert np.mean(rs) > 0.82, (rs, r_real)
