@@ -43,12 +43,19 @@ class RelationalGraph:
         return {t: f't{i}' for i, t in enumerate(schema.tables)}
 
     @staticmethod
-    def edge_types(schema: RelationalSchema) -> list[EdgeType]:
-        """All edge types, forward then reverse for each FK."""
+    def edge_types(schema: RelationalSchema, direction: str = 'both') -> list[EdgeType]:
+        """Edge types, forward (child -> parent) then reverse for each FK.
+
+        Args:
+            direction: ``'both'``, or ``'down'`` for the parent -> child edges only.
+        """
+        if direction not in ('both', 'down'):
+            raise ValueError(f"direction must be 'both' or 'down', got {direction!r}")
         nt = RelationalGraph.node_types(schema)
         out = []
         for fk in schema.foreign_keys:
-            out.append((nt[fk.child], fk.name, nt[fk.parent]))
+            if direction == 'both':
+                out.append((nt[fk.child], fk.name, nt[fk.parent]))
             out.append((nt[fk.parent], f'rev_{fk.name}', nt[fk.child]))
         return out
 
@@ -59,12 +66,15 @@ class RelationalGraph:
         n_rows: dict[str, int],
         links: dict[str, np.ndarray],
         nullable: dict[str, bool],
+        direction: str = 'both',
     ) -> 'RelationalGraph':
         """Build the graph from row counts and FK links (parent index per child, -1 = null).
 
         Args:
             nullable: fk name -> whether the FK had nulls in the training data (decides
                 whether a null indicator is a structural feature, so fit and sample agree).
+            direction: which edges carry messages (see ``edge_types``); the structural
+                features (child counts) are the same either way.
         """
         nt = cls.node_types(schema)
         num_nodes = {nt[t]: int(n_rows[t]) for t in schema.tables}
@@ -75,7 +85,8 @@ class RelationalGraph:
             child = np.flatnonzero(link >= 0)
             parent = link[child]
             e = torch.from_numpy(np.stack([child, parent]))
-            edge_index[(nt[fk.child], fk.name, nt[fk.parent])] = e
+            if direction == 'both':
+                edge_index[(nt[fk.child], fk.name, nt[fk.parent])] = e
             edge_index[(nt[fk.parent], f'rev_{fk.name}', nt[fk.child])] = e.flip(0).contiguous()
             deg = np.bincount(parent, minlength=n_rows[fk.parent]).astype(np.float32)
             feats[nt[fk.parent]].append(np.log1p(deg))

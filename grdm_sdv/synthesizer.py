@@ -98,6 +98,12 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         torch_compile: run the denoiser's per-row blocks through ``torch.compile``
             (inductor; needs a C compiler on CPU). The first fit or sample compiles for
             seconds to a minute; it pays off on long runs. (default: ``False``)
+        message_direction: ``'both'``: messages flow along every foreign key both ways.
+            ``'down'``: parent -> child only; each row then sees its ancestors but not its
+            descendants, which keeps parent tables' marginals (joint denoising with
+            child -> parent messages shrinks parents toward their mean) at the cost of
+            dependencies that only run through children, e.g. between two parents of one
+            table. Measured in the README ("Message direction"). (default: ``'both'``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
     """
@@ -124,11 +130,12 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         seed: int | None = None,
         mixed_precision: bool | None = None,
         torch_compile: bool = False,
+        message_direction: str = 'both',
     ) -> None:
         _check_params(steps=steps, batch_size=batch_size, n_hops=n_hops, hidden_dim=hidden_dim,
                       num_timesteps=num_timesteps, sampling_steps=sampling_steps,
                       fanout=fanout, learning_rate=learning_rate, mixed_precision=mixed_precision,
-                      torch_compile=torch_compile)
+                      torch_compile=torch_compile, message_direction=message_direction)
         super().__init__(metadata, locales=locales)
         self.steps = steps
         self.batch_size = batch_size
@@ -143,6 +150,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         self.seed = seed
         self.mixed_precision = mixed_precision
         self.torch_compile = torch_compile
+        self.message_direction = message_direction
         self._table_sizes: dict[str, int] = {}
         self._model: HeteroDenoiser | None = None
         self._loss_history: list[dict] = []
@@ -225,14 +233,14 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             tensors[node[t]] = TableTensors(torch.from_numpy(x_num), torch.from_numpy(x_cat),
                                             enc.num_classes)
 
-        graph = RelationalGraph.build(schema, n_rows, links, nullable)
+        graph = RelationalGraph.build(schema, n_rows, links, nullable, self.message_direction)
         seed = self.seed if self.seed is not None else int(np.random.randint(0, 2**31 - 1))
         device = resolve_device(self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = HeteroDenoiser(
                 node_types=list(node.values()),
-                edge_types=RelationalGraph.edge_types(schema),
+                edge_types=RelationalGraph.edge_types(schema, self.message_direction),
                 d_num={k: v.x_num.shape[1] for k, v in tensors.items()},
                 num_classes={k: v.num_classes for k, v in tensors.items()},
                 d_struct=RelationalGraph.struct_dims(schema, nullable),
@@ -323,7 +331,8 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         generator = torch.Generator().manual_seed(seed)
         schema = self._schema
         node = RelationalGraph.node_types(schema)
-        graph = RelationalGraph.build(schema, n_rows, links, self._nullable)
+        graph = RelationalGraph.build(schema, n_rows, links, self._nullable,
+                                      getattr(self, 'message_direction', 'both'))
         cells = {}
         for t, (values, mask) in known.items():
             enc = self._encoders[t]
@@ -918,6 +927,9 @@ def _check_params(**params) -> None:
         if name == 'mixed_precision':
             if not isinstance(value, (bool, np.bool_, type(None))):
                 bad.append(f"'{name}'={value!r} (True, False or None)")
+        elif name == 'message_direction':
+            if value not in ('both', 'down'):
+                bad.append(f"'{name}'={value!r} ('both' or 'down')")
         elif name == 'torch_compile':
             if not isinstance(value, (bool, np.bool_)):
                 bad.append(f"'{name}'={value!r} (True or False)")

@@ -149,6 +149,16 @@ def test_bad_parameters_are_named(demo):
         GRDMSynthesizer(metadata, steps=0, hidden_dim=-3)
     with pytest.raises(SynthesizerInputError, match="'mixed_precision'='yes'"):
         GRDMSynthesizer(metadata, mixed_precision='yes')
+    with pytest.raises(SynthesizerInputError, match="'message_direction'='up'"):
+        GRDMSynthesizer(metadata, message_direction='up')
+
+
+def test_downward_messages_fit_and_sample(demo):
+    tables, metadata = demo
+    synth = GRDMSynthesizer(metadata, seed=0, message_direction='down', **TINY)
+    synth.fit(tables)
+    assert all(not et[1].startswith('fk') for et in synth._model.edge_types)
+    assert_integrity(synth.sample(scale=1.0), metadata)
 
 
 def test_dangling_foreign_key_is_reported(demo):

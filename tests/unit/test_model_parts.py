@@ -205,3 +205,23 @@ def test_generate_holds_wholly_known_tables_clean_at_time_zero():
     assert len(seen) == 5 and all(t['t0'] == 0.0 and t['t1'] > 0 for t, _ in seen)
     assert all(torch.equal(x, known['t0'].x_num) for _, x in seen)  # clean at every step
     assert torch.equal(out['t0'].x_num, known['t0'].x_num) and torch.equal(out['t0'].x_cat, known['t0'].x_cat)
+
+
+def test_downward_messages_only_keep_parent_to_child_edges_and_features():
+    from grdm_sdv.graph import RelationalGraph
+
+    meta = {'tables': {'p': {'primary_key': 'id', 'columns': {'id': {'sdtype': 'id'}}},
+                       'c': {'primary_key': 'cid', 'columns': {'cid': {'sdtype': 'id'}, 'id': {'sdtype': 'id'}}}},
+            'relationships': [{'parent_table_name': 'p', 'parent_primary_key': 'id',
+                               'child_table_name': 'c', 'child_foreign_key': 'id'}]}
+    schema = RelationalSchema.from_metadata_dict(meta)
+    fk = schema.foreign_keys[0].name
+    links = {fk: np.array([0, 0, 1, -1])}
+    both = RelationalGraph.build(schema, {'p': 2, 'c': 4}, links, {fk: True})
+    down = RelationalGraph.build(schema, {'p': 2, 'c': 4}, links, {fk: True}, direction='down')
+    assert [et[1] for et in RelationalGraph.edge_types(schema, 'down')] == [f'rev_{fk}']
+    assert list(down.edge_index) == [et for et in both.edge_index if et[1].startswith('rev_')]
+    for k in both.struct:
+        assert torch.equal(both.struct[k], down.struct[k])
+    with pytest.raises(ValueError, match='direction'):
+        RelationalGraph.edge_types(schema, 'up')
