@@ -58,13 +58,16 @@ RESULTS_DIR = REPO / 'benchmarks' / 'results'
 DOCS_DIR = REPO / 'docs'
 
 ALL_DATASETS = ('demo', 'f1', 'movie_lens')
-METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling')
+METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down')
+#: Run unless --methods says otherwise (grdm_down is an opt-in variant).
+DEFAULT_METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling')
 METHOD_LABELS = {
     'grdm': 'GRDM',
     'hma': 'HMA',
     'independent': 'per-table (n_hops=0)',
     'links_shuffled': 'links shuffled',
     'ceiling': 'ceiling (real half)',
+    'grdm_down': "GRDM, message_direction='down'",
 }
 #: Root table of the split (and of the subsample) per dataset. ``demo``: customers rather
 #: than its ~10 regions (halves of 5 regions would make a very noisy ceiling); ``f1``:
@@ -152,14 +155,14 @@ def split_info(train, holdout, metadata) -> dict:
 # --------------------------------------------------------------------------------------
 # Methods
 # --------------------------------------------------------------------------------------
-def run_grdm(train, metadata, seed, settings, n_hops=None):
+def run_grdm(train, metadata, seed, settings, n_hops=None, **options):
     from grdm_sdv import GRDMSynthesizer
 
     kwargs = {'seed': seed, 'verbose': False, 'steps': settings['steps'],
               'sampling_steps': settings['sampling_steps']}
     if n_hops is not None:
         kwargs['n_hops'] = n_hops
-    synth = GRDMSynthesizer(metadata, **kwargs)
+    synth = GRDMSynthesizer(metadata, **kwargs, **options)
     start = time.perf_counter()
     synth.fit(train)
     fit_s = time.perf_counter() - start
@@ -203,6 +206,8 @@ def run_method(method, name, train, holdout, metadata, seed, settings):
         return run_grdm(train, metadata, seed, settings)
     if method == 'independent':
         return run_grdm(train, metadata, seed, settings, n_hops=0)
+    if method == 'grdm_down':
+        return run_grdm(train, metadata, seed, settings, message_direction='down')
     if method == 'hma':
         return run_hma(train, metadata, seed, settings)
     if method == 'links_shuffled':
@@ -555,7 +560,7 @@ def parse_args(argv=None):
                          f"{FULL['demo_customers']}; {QUICK['demo_customers']} with --quick)")
     ap.add_argument('--hma-seeds', type=int, default=None,
                     help='run HMA on the first N seeds only (default 1)')
-    ap.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS))
+    ap.add_argument('--methods', nargs='+', choices=METHODS, default=list(DEFAULT_METHODS))
     ap.add_argument('--no-detection', action='store_true', help='skip C2ST-Agg')
     ap.add_argument('--output', type=Path, default=None,
                     help='JSON path (default benchmarks/results/quality[_quick].json)')
