@@ -120,7 +120,7 @@ def time_hma(tables, metadata, steps: int, sampling_steps: int, device: str) -> 
         synth.fit(sub)
         out[f'{name}_subset_fit_seconds'] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        synth.sample(scale=1.0) if name == 'grdm' else synth.sample_scale(1.0)
+        synth.sample_scale(1.0)
         out[f'{name}_subset_sample_seconds'] = time.perf_counter() - t0
     return out
 

@@ -356,6 +356,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         start = time.perf_counter()
         sampled: dict[str, pd.DataFrame] = {}
         for t in schema.tables:  # parents before children
+            pk = schema.primary_keys.get(t)
             if keep and t in keep:
                 sampled[t] = keep[t].reset_index(drop=True).copy()
             else:
@@ -363,12 +364,10 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
                 attrs = self._encoders[t].inverse(tt.x_num.numpy(), tt.x_cat.numpy(), rng)
                 del tt
                 sampled[t] = self._finalize_table(t, attrs, links, sampled)
-                pk = schema.primary_keys.get(t)
                 if keys_from and t in keys_from and pk:
                     sampled[t][pk] = keys_from[t][pk].to_numpy()
             if sink is not None:
                 sink(t, sampled[t])
-                pk = schema.primary_keys.get(t)
                 sampled[t] = sampled[t][[pk]] if pk and schema.children_of(t) else sampled[t].iloc[:0]
         timings['decode'] = time.perf_counter() - start
         self._sample_seconds = timings
@@ -610,17 +609,13 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             num_rows=1, main_table_name=list(self.metadata.tables)[0], batch_size=batch_size,
             max_tries_per_batch=max_tries_per_batch, output_folder_path=output_folder_path,
         )
-        writer = _CsvWriter(output_folder_path, self._output_columns, keep=return_data)
-        self._sink = writer
-        try:
-            with self._set_temp_numpy_seed(), disable_single_table_logger():
-                self._sample(scale=float(scale))
-            writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
-        finally:
-            self._sink = None
+        with _CsvWriter(output_folder_path, self._output_columns, keep=return_data) as writer:
+            self._sink = writer
+            try:
+                with self._set_temp_numpy_seed(), disable_single_table_logger():
+                    self._sample(scale=float(scale))
+            finally:
+                self._sink = None
         return writer.kept if return_data else writer.paths
 
     def _output_columns(self, table: str, df: pd.DataFrame) -> pd.DataFrame:
@@ -649,14 +644,9 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
 
     def _save_sampled_data(self, sampled_data: dict[str, pd.DataFrame], output_folder_path) -> None:
         """Write ``<table>.csv`` per table, all or nothing (see :class:`_CsvWriter`)."""
-        writer = _CsvWriter(output_folder_path, lambda t, df: df, keep=False)
-        try:
+        with _CsvWriter(output_folder_path, lambda t, df: df, keep=False) as writer:
             for table, df in sampled_data.items():
                 writer(table, df)
-            writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
 
     # --- introspection -----------------------------------------------------------------------
     def get_loss_values(self, table_name: str | None = None) -> pd.DataFrame:
@@ -890,9 +880,9 @@ def _regex_min_length(regex: str) -> int:
 class _CsvWriter:
     """Writes tables to ``<folder>/<table>.csv`` one at a time, all or nothing.
 
-    Each table goes to a hidden temporary file first; only when every table is written are
-    they renamed into place (``commit``), so a failure (full disk, permissions, an error
-    while sampling) leaves no partial files (``abort``).
+    Each table goes to a hidden temporary file first; only when the ``with`` block ends
+    without error are they renamed into place, so a failure (full disk, permissions, an
+    error while sampling) leaves no partial files.
     """
 
     def __init__(self, folder, columns, keep: bool) -> None:
@@ -900,7 +890,6 @@ class _CsvWriter:
         self.temporary: dict[str, Path] = {}
         self.paths: dict[str, Path] = {}
         self.kept: dict[str, pd.DataFrame] = {}
-        self._done: list[Path] = []
 
     def __call__(self, table: str, df: pd.DataFrame) -> None:
         out = self.columns(table, df)
@@ -911,13 +900,24 @@ class _CsvWriter:
         if self.keep:
             self.kept[table] = out
 
-    def commit(self) -> None:
-        for table, tmp in self.temporary.items():
-            os.replace(tmp, self.paths[table])
-            self._done.append(self.paths[table])
+    def __enter__(self) -> '_CsvWriter':
+        return self
 
-    def abort(self) -> None:
-        for path in [*self.temporary.values(), *self._done]:
+    def __exit__(self, exc_type, exc, tb) -> None:
+        done: list[Path] = []
+        try:
+            if exc_type is None:
+                for table, tmp in self.temporary.items():
+                    os.replace(tmp, self.paths[table])
+                    done.append(self.paths[table])
+                return
+        except BaseException:
+            self._remove(done)
+            raise
+        self._remove(done)  # the block failed; its exception propagates
+
+    def _remove(self, renamed: list[Path]) -> None:
+        for path in [*self.temporary.values(), *renamed]:
             path.unlink(missing_ok=True)
 
 

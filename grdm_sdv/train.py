@@ -400,9 +400,3 @@ class _CappedNeighbours:
         r = torch.rand(len(self.pos), generator=generator, device=self.pos.device)
         drawn = torch.minimum((r * self.deg).long(), self.deg - 1)
         return self.new_ptr, self.src[self.start + torch.where(self.big, drawn, self.pos)]
-
-
-def _cap_in_degree(rowptr: torch.Tensor, src: torch.Tensor, fanout: int, generator,
-                   device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """One draw of :class:`_CappedNeighbours` (at most ``fanout`` sources per destination)."""
-    return _CappedNeighbours(rowptr, src, fanout).draw(generator)

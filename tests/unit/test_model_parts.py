@@ -116,7 +116,7 @@ def test_sage_mean_matches_pyg_sageconv():
 @pytest.mark.parametrize('chunk', [3, 7, 1000])
 def test_chunked_full_graph_pass_matches_forward(chunk):
     """``propagate`` + ``head`` (sampling's row-chunked pass) is ``forward`` on the full graph."""
-    from grdm_sdv.train import _cap_in_degree, _csr_by_destination
+    from grdm_sdv.train import _CappedNeighbours, _csr_by_destination
 
     torch.manual_seed(0)
     node_types = ['t0', 't1', 't2', 't3']  # t1 has two parents; t3 is isolated
@@ -147,7 +147,7 @@ def test_chunked_full_graph_pass_matches_forward(chunk):
     # The sampling-time cap keeps every edge of small rows and `fanout` draws of big ones.
     rowptr, src = csr[edge_types[0]]
     g = torch.Generator().manual_seed(0)
-    new_ptr, new_src = _cap_in_degree(rowptr, src, 3, g, torch.device('cpu'))
+    new_ptr, new_src = _CappedNeighbours(rowptr, src, 3).draw(g)
     deg, new_deg = rowptr.diff(), new_ptr.diff()
     assert torch.equal(new_deg, deg.clamp(max=3))
     for i in range(5):
