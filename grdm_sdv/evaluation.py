@@ -15,6 +15,8 @@ Metrics
 * :func:`detection_c2st_agg`: C2ST-Agg (SyntheRela), a classifier two-sample test on rows
   augmented with aggregates of their children.
 * :func:`privacy_dcr`: distance to closest record, synthetic and holdout against train.
+* :func:`sibling_structure`: per parent-child relationship and numerical child column, the
+  spread of the children of one parent and how much their mean moves from parent to parent.
 * :func:`evaluate`: all of the above, gathered in an :class:`EvaluationResult`.
 
 Plots (:func:`plot_hops`, :func:`plot_column_distributions`,
@@ -53,6 +55,7 @@ __all__ = [
     'plot_hops',
     'privacy_dcr',
     'quality_report',
+    'sibling_structure',
     'summarize_k_hop',
     'write_html_report',
 ]
@@ -628,6 +631,80 @@ def summarize_k_hop(trends: pd.DataFrame, threshold: float = 0.0) -> dict[int, f
 
 
 # --------------------------------------------------------------------------------------
+# Sibling structure
+# --------------------------------------------------------------------------------------
+def _per_parent_moments(
+    positions: np.ndarray, values: np.ndarray, n_parents: int, min_children: int
+) -> tuple[float, float]:
+    """``(mean within-parent std, std of within-parent means)`` over parents with enough children."""
+    valid = (positions >= 0) & ~np.isnan(values)
+    parent, x = positions[valid], values[valid]
+    count = np.bincount(parent, minlength=n_parents).astype(float)
+    total = np.bincount(parent, weights=x, minlength=n_parents)
+    square = np.bincount(parent, weights=x * x, minlength=n_parents)
+    enough = count >= min_children
+    if enough.sum() < 2:
+        return np.nan, np.nan
+    mean = total[enough] / count[enough]
+    # Sample (ddof=1) variance inside each parent, clipped against rounding below zero.
+    var = np.clip((square[enough] - count[enough] * mean**2) / (count[enough] - 1), 0, None)
+    return float(np.sqrt(var).mean()), float(mean.std(ddof=1))
+
+
+def sibling_structure(
+    real: Tables, synthetic: Tables, metadata: Any, min_children: int = 2
+) -> pd.DataFrame:
+    """How the children of one parent move together, real against synthetic.
+
+    For every relationship and numerical (or datetime) column of the child table, over the
+    parents with at least ``min_children`` children: ``within_std``, the mean over parents of
+    the standard deviation among one parent's children (do siblings spread as real ones
+    do?), and ``between_std``, the standard deviation over parents of the children's mean
+    (do the children of different parents differ as much as real ones do?). A model whose
+    children collapse toward typical values shows ratios below 1. Columns are scaled by the
+    real column's standard deviation so the numbers read alike across columns.
+
+    Returns:
+        One row per (relationship, column, statistic): ``parent``, ``child``,
+        ``foreign_key``, ``column``, ``statistic``, ``real``, ``synthetic`` and
+        ``ratio`` (synthetic / real).
+    """
+    meta = _metadata_dict(metadata)
+    _check_inputs(meta, ('real', real), ('synthetic', synthetic))
+    rows = []
+    for rel in _relationships(meta):
+        parent, child, fk = rel['parent_table_name'], rel['child_table_name'], rel['child_foreign_key']
+        numeric = [(n, spec) for n, kind, spec in _attribute_columns(meta, child) if kind == _NUMERIC]
+        if not numeric:
+            continue
+        stats = {}
+        for label, data in (('real', real), ('synthetic', synthetic)):
+            positions = _parent_positions(
+                data[parent][rel['parent_primary_key']], data[child][fk].to_numpy()
+            )
+            stats[label] = {
+                name: (_numeric_values(data[child][name], spec), positions, len(data[parent]))
+                for name, spec in numeric
+            }
+        for name, _ in numeric:
+            scale = np.nanstd(stats['real'][name][0])
+            scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+            moments = {
+                label: _per_parent_moments(pos, values / scale, n, min_children)
+                for label, (values, pos, n) in ((k, v[name]) for k, v in stats.items())
+            }
+            for i, statistic in enumerate(('within_std', 'between_std')):
+                r, s = moments['real'][i], moments['synthetic'][i]
+                rows.append({
+                    'parent': parent, 'child': child, 'foreign_key': fk, 'column': name,
+                    'statistic': statistic, 'real': r, 'synthetic': s,
+                    'ratio': s / r if np.isfinite(r) and r > 0 else np.nan,
+                })
+    columns = ['parent', 'child', 'foreign_key', 'column', 'statistic', 'real', 'synthetic', 'ratio']
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --------------------------------------------------------------------------------------
 # Detection (C2ST-Agg)
 # --------------------------------------------------------------------------------------
 def _make_classifier(seed: int, n_jobs: int) -> tuple[Any, str]:
@@ -1064,7 +1141,9 @@ def evaluate(
     ``cardinality``, ``intertable_trends`` (SDMetrics, when ``quality``);
     ``cardinality_ks`` (mean of :func:`cardinality_scores`); ``hop_<k>`` (mean k-hop
     score over all pairs) and ``hop_<k>_strong`` (over pairs with real strength
-    ``>= strong_threshold``; NaN if none); ``detection_mean_accuracy`` (when
+    ``>= strong_threshold``; NaN if none); ``sibling_log_ratio`` (mean ``|log ratio|``
+    of :func:`sibling_structure`, 0 when siblings spread as in the real data);
+    ``detection_mean_accuracy`` (when
     ``detection``); ``dcr_synthetic_median``, ``dcr_holdout_median``,
     ``dcr_share_below_holdout_p5``, ``dcr_exact_match_share`` (means over tables, when
     ``privacy``).
@@ -1122,6 +1201,15 @@ def evaluate(
     for hop in sorted(all_pairs):
         summary.append((f'hop_{hop}_strong', strong_pairs.get(hop, np.nan)))
     seconds['k_hop'] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    siblings = sibling_structure(real, synthetic, meta)
+    details['siblings'] = siblings
+    # Mean |log ratio|: 0 when every sibling spread matches the real one.
+    log_ratio = np.log(siblings['ratio'].to_numpy(dtype=float))
+    log_ratio = log_ratio[np.isfinite(log_ratio)]
+    summary.append(('sibling_log_ratio', float(np.abs(log_ratio).mean()) if len(log_ratio) else np.nan))
+    seconds['siblings'] = time.perf_counter() - start
 
     if detection:
         start = time.perf_counter()

@@ -1,0 +1,213 @@
+"""Diagnosis bench: a planted database whose true cross-table dependencies are known.
+
+Fits ``GRDMSynthesizer`` variants on ``grdm_sdv.datasets.make_planted_database`` (a hub
+parent with Poisson children, a numerical and a categorical 1-hop dependency, a per-parent
+effect shared by siblings, a link table with two parents, a 2-hop dependency), samples at
+scale 1, and prints side by side with the real values:
+
+* each planted strength (``grdm_sdv.datasets.association`` along the foreign keys);
+* each table's per-column std ratio (synthetic / real) and marginal distance (KS for
+  numbers, total variation for categories);
+* the correlation between a parent value and its children's mean (the reverse chain);
+* the sibling structure (``grdm_sdv.evaluation.sibling_structure``): within-parent spread
+  and the spread of per-parent means.
+
+Each variant runs in its own process; ``--baseline REF`` adds the package as it was at a
+git commit (imported first through PYTHONPATH), fitted on the same data in the same run.
+
+    OMP_NUM_THREADS=2 python benchmarks/planted.py --variants default down hops0 --seeds 0 1
+    python benchmarks/planted.py --baseline HEAD~1 --variants default
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / 'benchmarks' / 'results' / 'planted.json'
+
+#: Variant name -> GRDMSynthesizer keyword arguments (on top of the bench's steps/seed).
+VARIANTS: dict[str, dict] = {
+    'default': {},
+    'down': {'message_direction': 'down'},
+    'hops0': {'n_hops': 0},
+}
+
+#: (parent table, parent column, child table, child column): parent value vs children's mean.
+REVERSE_CHAIN = [
+    ('region', 'wealth', 'customer', 'income'),
+    ('region', 'wealth', 'customer', 'visits'),
+    ('customer', 'income', 'purchase', 'amount'),
+]
+
+
+def _worker(data_path: str, out_path: str, params: dict) -> None:
+    """Fit and sample in this process (the package from PYTHONPATH); pickle the result."""
+    from sdv.metadata import Metadata
+
+    from grdm_sdv import GRDMSynthesizer
+
+    with open(data_path, 'rb') as fh:
+        tables, meta = pickle.load(fh)
+    synth = GRDMSynthesizer(Metadata.load_from_dict(meta), verbose=False, **params)
+    start = time.perf_counter()
+    synth.fit(tables)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    synthetic = synth.sample(scale=1.0)
+    sample_s = time.perf_counter() - start
+    with open(out_path, 'wb') as fh:
+        pickle.dump({'synthetic': synthetic, 'fit_s': fit_s, 'sample_s': sample_s}, fh)
+
+
+def _children_mean_corr(tables, metadata, parent, pcol, child, ccol) -> float:
+    meta = metadata.to_dict()
+    rel = next(r for r in meta['relationships']
+               if r['parent_table_name'] == parent and r['child_table_name'] == child)
+    means = tables[child].groupby(rel['child_foreign_key'])[ccol].mean()
+    values = tables[parent].set_index(rel['parent_primary_key'])[pcol]
+    joined = pd.concat([values, means], axis=1, join='inner').astype(float)
+    return float(joined.corr().iloc[0, 1])
+
+
+def _marginals(real, synthetic, metadata) -> list[dict]:
+    from grdm_sdv.evaluation import _ks_statistic
+
+    rows = []
+    for table, tmeta in metadata.to_dict()['tables'].items():
+        for col, spec in tmeta['columns'].items():
+            if spec['sdtype'] == 'numerical':
+                r, s = real[table][col].astype(float), synthetic[table][col].astype(float)
+                rows.append({'column': f'{table}.{col}', 'std_ratio': float(s.std() / r.std()),
+                             'distance': _ks_statistic(r.dropna().to_numpy(), s.dropna().to_numpy())})
+            elif spec['sdtype'] == 'categorical':
+                r = real[table][col].value_counts(normalize=True)
+                s = synthetic[table][col].value_counts(normalize=True)
+                tvd = 0.5 * float(r.subtract(s, fill_value=0).abs().sum())
+                rows.append({'column': f'{table}.{col}', 'std_ratio': np.nan, 'distance': tvd})
+    return rows
+
+
+def score(real, synthetic, metadata) -> dict:
+    """Every number the bench prints, for one synthetic database."""
+    from grdm_sdv.datasets import PLANTED_DEPENDENCIES, cross_table_association
+    from grdm_sdv.evaluation import sibling_structure
+
+    planted = {f'{h}-hop {a[0]}.{a[1]} -> {d[0]}.{d[1]}': cross_table_association(synthetic, metadata, a, d)
+               for h, a, d in PLANTED_DEPENDENCIES}
+    chain = {f'{p}.{pc} ~ mean {c}.{cc}': _children_mean_corr(synthetic, metadata, p, pc, c, cc)
+             for p, pc, c, cc in REVERSE_CHAIN}
+    sib = sibling_structure(real, synthetic, metadata)
+    siblings = {f'{r.child}.{r.column} by {r.parent}: {r.statistic}': r.synthetic
+                for r in sib.itertuples()}
+    marg = _marginals(real, synthetic, metadata)
+    return {'planted': planted, 'chain': chain, 'siblings': siblings,
+            'std_ratio': {m['column']: m['std_ratio'] for m in marg if np.isfinite(m['std_ratio'])},
+            'distance': {m['column']: m['distance'] for m in marg}}
+
+
+def _run(variant: str, params: dict, data_path: str, code_dir: str | None) -> dict:
+    out = tempfile.mktemp(suffix='.pkl')
+    env = dict(os.environ)
+    if code_dir:
+        env['PYTHONPATH'] = code_dir + os.pathsep + env.get('PYTHONPATH', '')
+    cmd = [sys.executable, __file__, '--worker', data_path, out, json.dumps(params)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode:
+        print(f'[{variant}] failed:\n{proc.stderr[-3000:]}', flush=True)
+        return {}
+    with open(out, 'rb') as fh:
+        res = pickle.load(fh)
+    os.unlink(out)
+    return res
+
+
+def _baseline_dir(ref: str) -> tuple[str, str]:
+    sha = subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', ref],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    folder = tempfile.mkdtemp(prefix=f'grdm-{sha}-')
+    archive = subprocess.run(['git', '-C', str(REPO), 'archive', sha, 'grdm_sdv'],
+                             capture_output=True, check=True).stdout
+    subprocess.run(['tar', '-x', '-C', folder], input=archive, check=True)
+    return folder, sha
+
+
+def _table(rows: dict[str, dict[str, float]], real: dict[str, float] | None, title: str) -> str:
+    names = list(rows)
+    keys = list(next(iter(rows.values())).keys()) if rows else []
+    head = f'| {title} |' + (' real |' if real is not None else '') + ''.join(f' {n} |' for n in names)
+    lines = [head, '|' + '---|' * (1 + (real is not None) + len(names))]
+    for k in keys:
+        cells = ''.join(f' {rows[n].get(k, np.nan):.3f} |' for n in names)
+        lines.append(f'| {k} |' + (f' {real[k]:.3f} |' if real is not None else '') + cells)
+    return '\n'.join(lines)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--variants', nargs='+', default=['default'], choices=sorted(VARIANTS))
+    ap.add_argument('--seeds', nargs='+', type=int, default=[0])
+    ap.add_argument('--steps', type=int, default=2000)
+    ap.add_argument('--regions', type=int, default=60)
+    ap.add_argument('--baseline', default=None, help='git ref of a previous version to fit too')
+    ap.add_argument('--out', default=str(RESULTS))
+    args = ap.parse_args(argv)
+
+    from grdm_sdv.datasets import make_planted_database
+
+    runs = [(v, VARIANTS[v], None) for v in args.variants]
+    if args.baseline:
+        folder, sha = _baseline_dir(args.baseline)
+        runs.insert(0, (f'previous ({sha})', {}, folder))
+    tables, metadata = make_planted_database(n_regions=args.regions, seed=0)
+    data_path = tempfile.mktemp(suffix='.pkl')
+    with open(data_path, 'wb') as fh:
+        pickle.dump((tables, metadata.to_dict()), fh)
+    real = score(tables, tables, metadata)
+    results: dict[str, list[dict]] = {}
+    for name, params, code in runs:
+        for seed in args.seeds:
+            res = _run(name, {**params, 'steps': args.steps, 'seed': seed}, data_path, code)
+            if not res:
+                continue
+            sc = score(tables, res['synthetic'], metadata)
+            sc.update(fit_s=res['fit_s'], sample_s=res['sample_s'], seed=seed)
+            results.setdefault(name, []).append(sc)
+            print(f'[{name} seed {seed}] fit {res["fit_s"]:.1f}s sample {res["sample_s"]:.1f}s', flush=True)
+    os.unlink(data_path)
+
+    def mean(name, part):
+        recs = results[name]
+        return {k: float(np.mean([r[part][k] for r in recs])) for k in recs[0][part]}
+
+    print(f'\nplanted database ({", ".join(f"{t} {len(v)}" for t, v in tables.items())} rows), '
+          f'{args.steps} steps, seeds {args.seeds}; means over seeds\n')
+    for part, title in (('planted', 'planted strength'), ('chain', 'parent vs children mean (corr)'),
+                        ('siblings', 'sibling spread (in real std units)'),
+                        ('std_ratio', 'std ratio syn/real'), ('distance', 'marginal distance')):
+        ref = None if part in ('std_ratio', 'distance') else real[part]
+        print(_table({n: mean(n, part) for n in results}, ref, title) + '\n', flush=True)
+    print('| seconds | ' + ' | '.join(results) + ' |')
+    for key in ('fit_s', 'sample_s'):
+        print(f'| {key} | ' + ' | '.join(f'{np.mean([r[key] for r in results[n]]):.1f}' for n in results) + ' |')
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({'args': vars(args), 'real': real, 'results': results},
+                                         indent=1, default=float))
+
+
+if __name__ == '__main__':
+    if len(sys.argv) > 1 and sys.argv[1] == '--worker':
+        _worker(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]))
+    else:
+        main()
