@@ -42,6 +42,11 @@ VARIANTS: dict[str, dict] = {
     'default': {},
     'down': {'message_direction': 'down'},
     'hops0': {'n_hops': 0},
+    'indep': {'independent_times': 0.5},
+    'lead05': {'independent_times': 0.5, 'parent_lead': 0.5},
+    'lead1': {'independent_times': 0.5, 'parent_lead': 1.0},
+    'sum': {'aggregation': 'sum'},
+    'mean_std': {'aggregation': 'mean_std'},
 }
 
 #: (parent table, parent column, child table, child column): parent value vs children's mean.

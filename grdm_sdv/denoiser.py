@@ -1,4 +1,4 @@
-"""Heterogeneous GNN denoiser: per-table input/output layers around K GraphSAGE layers.
+"""Heterogeneous GNN denoiser: per-table input/output layers around K hetero layers.
 
 The network is blind to the noise schedule: it gets the noisy numerical block, the
 (partly masked) category tokens, the structural features and the diffusion time of every
@@ -8,15 +8,16 @@ of every categorical column. With K layers a node sees its K-hop neighbourhood.
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
 import torch
 from torch import nn
-from torch_geometric.nn import SAGEConv
 
 from .graph import EdgeType
+from .layers import FeedForward, HeteroSAGELayer, TimeRows, chunked, compiled_blocks, csr_by_destination
+
+__all__ = ['HeteroDenoiser', 'TableIO', 'TimeEmbedding', 'compiled_blocks']
 
 
 class TimeEmbedding(nn.Module):
@@ -118,7 +119,8 @@ class HeteroDenoiser(nn.Module):
         num_layers: K, message-passing layers (= hops seen). (default: ``2``)
         mlp_layers: per-table residual MLP blocks after message passing; the per-row
             network needs depth of its own, as TabDDPM's MLP has. (default: ``2``)
-        dropout: dropout after each layer. (default: ``0.0``)
+        aggr: neighbour aggregation of every layer (see :class:`HeteroSAGELayer`).
+            (default: ``'mean'``)
 
     Shapes: ``forward`` takes per node type ``x_num (n, d_num)``, ``x_cat (n, c)`` long,
     ``struct (n, s)``, ``t (n,)`` and per edge type ``(2, E)``; returns per node type
@@ -135,40 +137,43 @@ class HeteroDenoiser(nn.Module):
         hidden: int = 128,
         num_layers: int = 2,
         mlp_layers: int = 2,
-        dropout: float = 0.0,
+        aggr: str = 'mean',
     ) -> None:
         super().__init__()
         self.node_types, self.edge_types = list(node_types), list(edge_types)
-        self.hidden, self.num_layers, self.mlp_layers = hidden, num_layers, mlp_layers
+        self.hidden, self.num_layers, self.mlp_layers, self.aggr = hidden, num_layers, mlp_layers, aggr
         self.time = TimeEmbedding(hidden)
         self.io = nn.ModuleDict({
             t: TableIO(d_num[t], num_classes[t], d_struct[t], hidden) for t in node_types
         })
-        self.convs = nn.ModuleList()
-        self.selfs = nn.ModuleList()
-        self.norms = nn.ModuleList()
-        self.films = nn.ModuleList()
-        # One SAGEConv per edge type, summed per destination (as HeteroConv(aggr='sum')),
-        # held directly so each layer can update only the rows it must (see ``forward``).
-        for _ in range(num_layers):
-            self.convs.append(nn.ModuleDict({
-                _key(et): SAGEConv((hidden, hidden), hidden, aggr='mean', root_weight=False)
-                for et in edge_types
-            }))
-            # The self path keeps tables without relationships in the network.
-            self.selfs.append(nn.ModuleDict({t: nn.Linear(hidden, hidden) for t in node_types}))
-            self.norms.append(nn.ModuleDict({t: _FeedForward(hidden) for t in node_types}))
-            self.films.append(nn.Linear(hidden, hidden))
+        self.layers = nn.ModuleList(
+            HeteroSAGELayer(node_types, edge_types, hidden, aggr) for _ in range(num_layers))
         self.post = nn.ModuleList(
-            nn.ModuleDict({t: _FeedForward(hidden) for t in node_types}) for _ in range(mlp_layers)
+            nn.ModuleDict({t: FeedForward(hidden) for t in node_types}) for _ in range(mlp_layers)
         )
         self.post_films = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(mlp_layers))
-        self.dropout = nn.Dropout(dropout)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(tables={len(self.node_types)}, '
                 f'edge_types={len(self.edge_types)}, hidden={self.hidden}, layers={self.num_layers}, '
-                f'mlp_layers={self.mlp_layers})')
+                f'mlp_layers={self.mlp_layers}, aggr={self.aggr!r})')
+
+    def _trunk(self, x_num, x_cat, struct, time: dict[str, TimeRows], csr, hop_ptr, chunk, compiled):
+        """Input layers and the K message-passing layers (the part both paths share)."""
+        dev = self.time.mlp[0].weight.device
+        h = {}
+        for k in self.node_types:
+            io, tr = self.io[k], time[k]
+            h[k] = chunked(len(x_num[k]), self.hidden, chunk or len(x_num[k]), dev,
+                           lambda a, b, io=io, k=k, tr=tr: io.encode(
+                               x_num[k][a:b], x_cat[k][a:b], struct[k][a:b]) + tr.gather(tr.emb, a, b))
+        for i, layer in enumerate(self.layers):
+            n_out = ({k: hop_ptr[k][self.num_layers - i] for k in self.node_types}
+                     if hop_ptr is not None else None)
+            h = layer(h, csr, time, n_out, chunk, compiled)
+        if hop_ptr is not None and self.num_layers == 0:
+            h = {k: v[: hop_ptr[k][1]] for k, v in h.items()}
+        return h
 
     def forward(
         self,
@@ -178,51 +183,24 @@ class HeteroDenoiser(nn.Module):
         t: dict[str, torch.Tensor],
         edge_index: dict[EdgeType, torch.Tensor],
         hop_ptr: dict[str, list[int]] | None = None,
+        compiled=None,
     ) -> dict[str, tuple[torch.Tensor, list[torch.Tensor]]]:
-        """Predict noise and logits.
+        """Predict noise and logits (training: every row has its own time).
 
         Args:
             hop_ptr: for K-hop subgraph batches whose rows are ordered by hop (see
                 ``neighbors.SubgraphBatch``): layer ``l`` then updates only the rows within
                 ``K - 1 - l`` hops of the seeds and the output covers the seeds only, as
                 PyG's ``trim_to_layer``. ``None`` (full graph): every row, every layer.
+            compiled: the compiled per-row block of :func:`compiled_blocks`, or ``None``.
         """
-        n_layers = self.num_layers
-        # Rows share few distinct times (one in sampling, one per subgraph in training):
-        # embed each distinct time once and gather.
-        t_inv, t_emb = {}, {}
+        time = {}
         for k, v in t.items():
-            u, t_inv[k] = torch.unique(v, return_inverse=True)
-            t_emb[k] = self.time(u)
-        h = {k: self.io[k].encode(x_num[k], x_cat[k], struct[k]) + t_emb[k][t_inv[k]]
-             for k in self.node_types}
-        for layer in range(n_layers):
-            keep = {k: (hop_ptr[k][n_layers - layer] if hop_ptr is not None else len(h[k]))
-                    for k in self.node_types}
-            msg: dict[str, torch.Tensor] = {}
-            for et in self.edge_types:
-                e = edge_index.get(et)
-                src, _, dst = et
-                if e is None or not e.numel() or not keep[dst]:
-                    continue
-                if keep[dst] < len(h[dst]):
-                    e = e[:, e[1] < keep[dst]]
-                m = _sage_mean(self.convs[layer][_key(et)], h[src], keep[dst], e)
-                msg[dst] = msg[dst] + m if dst in msg else m
-            new = {}
-            for k in self.node_types:
-                hk = h[k][: keep[k]]
-                z = self.selfs[layer][k](hk) + self.films[layer](t_emb[k])[t_inv[k][: keep[k]]]
-                if k in msg:
-                    z = z + msg[k]
-                new[k] = hk + self.dropout(self.norms[layer][k](z))
-            h = new
-        if hop_ptr is not None and n_layers == 0:
-            h = {k: v[: hop_ptr[k][1]] for k, v in h.items()}
-        for block, film in zip(self.post, self.post_films):
-            h = {k: v + self.dropout(block[k](v + film(t_emb[k])[t_inv[k][: len(v)]]))
-                 for k, v in h.items()}
-        return {k: self.io[k].decode(h[k]) for k in self.node_types}
+            u, inv = torch.unique(v, return_inverse=True)
+            time[k] = TimeRows(self.time(u), inv)
+        csr = {et: csr_by_destination(e, len(x_num[et[2]])) for et, e in edge_index.items()}
+        h = self._trunk(x_num, x_cat, struct, time, csr, hop_ptr, None, compiled)
+        return {k: self.io[k].decode(self._post(k, h[k], time[k], compiled)) for k in self.node_types}
 
     # --- full-graph inference, row chunk by row chunk ------------------------------------------
     def propagate(
@@ -233,14 +211,14 @@ class HeteroDenoiser(nn.Module):
         t: float | dict[str, float],
         csr: dict[EdgeType, tuple[torch.Tensor, torch.Tensor]],
         chunk_size: int = 32768,
-    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        compiled=None,
+    ) -> tuple[dict[str, torch.Tensor], dict[str, TimeRows]]:
         """Message passing over a whole graph whose rows of one table share one time.
 
-        The same function as ``forward`` without ``hop_ptr`` (a test checks it), computed
-        layer by layer and ``chunk_size`` destination rows at a time: the working set of each
-        chunk stays in cache and the peak memory is two ``(rows, hidden)`` buffers instead of
-        every intermediate of every row, so sampling time and memory grow linearly with the
-        database.
+        The same layers as ``forward`` without ``hop_ptr`` (a test checks it), run
+        ``chunk_size`` destination rows at a time: the peak memory is two ``(rows, hidden)``
+        buffers instead of every intermediate of every row, so sampling time and memory
+        grow linearly with the database.
 
         Args:
             t: the diffusion time of every row, or node type -> time (e.g. ``0`` for a
@@ -250,149 +228,21 @@ class HeteroDenoiser(nn.Module):
             chunk_size: destination rows per chunk.
 
         Returns:
-            ``(h, t_emb)``: per node type the hidden rows after the K layers and the
-            ``(1, hidden)`` time embedding :meth:`head` takes.
+            ``(h, time)``: per node type the hidden rows after the K layers and the time
+            embedding :meth:`head` takes.
         """
-        dev = next(self.parameters()).device
+        dev = self.time.mlp[0].weight.device
         times = t if isinstance(t, dict) else {k: t for k in self.node_types}
         levels = sorted(set(float(v) for v in times.values()))
         emb = self.time(torch.tensor(levels, device=dev))
-        t_emb = {k: emb[levels.index(float(times[k]))][None] for k in self.node_types}
-        h = {}
-        for k in self.node_types:
-            io = self.io[k]
-            h[k] = _chunked(len(x_num[k]), self.hidden, chunk_size, dev, lambda a, b, io=io, k=k: (
-                io.encode(x_num[k][a:b], x_cat[k][a:b], struct[k][a:b]) + t_emb[k]))
-        n = {k: len(v) for k, v in h.items()}
-        into = {k: [et for et in self.edge_types
-                    if et[2] == k and et in csr and len(csr[et][1]) and n[et[0]]]
-                for k in self.node_types}
-        # Edge ranges of each chunk, read from the device once per call, not once per chunk.
-        bounds = {et: csr[et][0][torch.arange(0, n[et[2]] + chunk_size, chunk_size, device=dev)
-                                  .clamp_(max=n[et[2]])].tolist()
-                  for ets in into.values() for et in ets}
-        for layer in range(self.num_layers):
-            film = {k: self.films[layer](v) for k, v in t_emb.items()}
-            # Project the smaller side first (see _sage_mean): parent rows before a gather
-            # to their many children; a child -> parent mean is projected after it.
-            proj = {}
-            for k, ets in into.items():
-                for et in ets:
-                    if n[et[0]] < n[k]:
-                        w = self.convs[layer][_key(et)].lin_l.weight
-                        proj[et] = _chunked(n[et[0]], self.hidden, chunk_size, dev,
-                                            lambda a, b, src=et[0], w=w: nn.functional.linear(h[src][a:b], w))
-            new = {}
-            for k in self.node_types:
-                def update(a: int, b: int, k: str = k) -> torch.Tensor:
-                    hk = h[k][a:b]
-                    z = self.selfs[layer][k](hk) + film[k]
-                    for et in into[k]:
-                        rowptr, src = csr[et]
-                        deg = rowptr[a + 1:b + 1] - rowptr[a:b]
-                        e0, e1 = bounds[et][a // chunk_size], bounds[et][a // chunk_size + 1]
-                        s = src[e0:e1]
-                        lin = self.convs[layer][_key(et)].lin_l
-                        x = proj[et] if et in proj else h[et[0]]
-                        dst = torch.repeat_interleave(torch.arange(b - a, device=dev), deg,
-                                                      output_size=e1 - e0)
-                        m = x.new_zeros(b - a, x.size(1)).index_add_(0, dst, x.index_select(0, s))
-                        m = m / deg.clamp(min=1).to(m.dtype)[:, None]
-                        if et not in proj:
-                            m = nn.functional.linear(m, lin.weight)
-                        z = z + (m + lin.bias if lin.bias is not None else m)
-                    return hk + self.norms[layer][k](z)
+        time = {k: TimeRows(emb[levels.index(float(times[k]))][None]) for k in self.node_types}
+        return self._trunk(x_num, x_cat, struct, time, csr, None, chunk_size, compiled), time
 
-                new[k] = _chunked(n[k], self.hidden, chunk_size, dev, update)
-            h = new
-        return h, t_emb
-
-    def head(self, node_type: str, h: torch.Tensor, t_emb: dict[str, torch.Tensor]):
-        """Per-row blocks and output layer of ``propagate``'s rows: ``(eps, logits_of)``."""
-        t_emb = t_emb[node_type]
+    def _post(self, k: str, h: torch.Tensor, time: TimeRows, compiled=None) -> torch.Tensor:
         for block, film in zip(self.post, self.post_films):
-            h = h + block[node_type](h + film(t_emb))
-        return self.io[node_type].decode_lazy(h)
+            h = h + block[k](h + time.gather(film(time.emb), 0, len(h)), compiled)
+        return h
 
-
-def _chunked(n: int, width: int, chunk: int, device, fn) -> torch.Tensor:
-    """Fill an ``(n, width)`` tensor with ``fn(a, b)`` for consecutive row ranges."""
-    out = None
-    for a in range(0, n, chunk):
-        part = fn(a, min(n, a + chunk))
-        if out is None:
-            out = torch.empty((n, part.size(1)), dtype=part.dtype, device=device)
-        out[a:a + len(part)] = part
-    return out if out is not None else torch.zeros((0, width), device=device)
-
-
-class _FeedForward(nn.Module):
-    """``LayerNorm -> Linear(d, d) -> SiLU -> Linear(d, d)``: the per-row block.
-
-    No width expansion: full-graph sampling is bound by these elementwise passes over every
-    row, and a 2x expansion measured no better on the demo's planted dependencies.
-    """
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.net = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.SiLU(),
-                                 nn.Linear(dim, dim))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        norm, lin1, _, lin2 = self.net
-        return _FF_IMPL[0](x, norm.weight, norm.bias, lin1.weight, lin1.bias, lin2.weight, lin2.bias)
-
-
-def _feed_forward(x, ln_w, ln_b, w1, b1, w2, b2):
-    x = nn.functional.layer_norm(x, (x.size(-1),), ln_w, ln_b)
-    return nn.functional.linear(nn.functional.silu(nn.functional.linear(x, w1, b1)), w2, b2)
-
-
-# The implementation every _FeedForward calls; `compiled_blocks` swaps in a compiled one.
-# Weights are arguments, so one compiled kernel serves every block of every table.
-_FF_IMPL = [_feed_forward]
-_FF_COMPILED: list = []
-
-
-@contextlib.contextmanager
-def compiled_blocks(enabled: bool = True):
-    """Run the per-row blocks through ``torch.compile`` (inductor, dynamic row counts).
-
-    Optional: the first call compiles (seconds to a minute); then LayerNorm, both linear
-    layers and SiLU run as fused kernels. Nothing compiled is stored on the model, so it
-    still pickles.
-    """
-    if not enabled:
-        yield
-        return
-    if not _FF_COMPILED:
-        _FF_COMPILED.append(torch.compile(_feed_forward, dynamic=True))
-    previous = _FF_IMPL[0]
-    _FF_IMPL[0] = _FF_COMPILED[0]
-    try:
-        yield
-    finally:
-        _FF_IMPL[0] = previous
-
-
-def _key(edge_type: EdgeType) -> str:
-    return '__'.join(edge_type)
-
-
-def _sage_mean(conv: SAGEConv, x_src: torch.Tensor, n_dst: int, edge_index: torch.Tensor) -> torch.Tensor:
-    """``conv((x_src, x_dst), edge_index)`` for a mean-aggregating SAGEConv without root weight.
-
-    Same result, cheaper: the linear map commutes with the mean, so it is applied on the
-    smaller side. A parent -> child edge type (one parent per child) then costs a gather of
-    already projected parent rows instead of a matrix product per child row.
-    """
-    lin = conv.lin_l
-    src, dst = edge_index[0], edge_index[1]
-    project_first = x_src.size(0) < n_dst
-    x = nn.functional.linear(x_src, lin.weight) if project_first else x_src
-    out = x.new_zeros(n_dst, x.size(1)).index_add_(0, dst, x.index_select(0, src))
-    deg = torch.bincount(dst, minlength=n_dst).clamp_(min=1).to(out.dtype)
-    out = out / deg[:, None]
-    if not project_first:
-        out = nn.functional.linear(out, lin.weight)
-    return out + lin.bias if lin.bias is not None else out
+    def head(self, node_type: str, h: torch.Tensor, time: dict[str, TimeRows], compiled=None):
+        """Per-row blocks and output layer of ``propagate``'s rows: ``(eps, logits_of)``."""
+        return self.io[node_type].decode_lazy(self._post(node_type, h, time[node_type], compiled))

@@ -60,6 +60,30 @@ class MixedDiffusion:
         levels = torch.linspace(self.num_timesteps, 0, steps + 1, dtype=torch.float64).round()
         return (levels / self.num_timesteps).float().to(device)
 
+    def set_table_timesteps(self, steps: int, levels: dict[str, int], lead: float = 0.0) -> dict[str, list[float]]:
+        """Per-table grids in which parents lead their children (``steps + 1`` times each).
+
+        A table ``l`` foreign-key levels below the top (``levels``: 0 for tables without
+        parents, else one more than its deepest parent) runs its own ``1 -> 0`` chain
+        ``lead * l`` of the way behind the top tables: with ``u`` going ``0 -> 1`` over the
+        steps and ``H = 1 + lead * max(levels)``, its time is ``clip(1 - (u H - lead l), 0, 1)``,
+        on the training levels. ``lead=0``: one shared grid (joint denoising, as
+        :meth:`set_timesteps`); ``lead=1``: each level is wholly generated before the next
+        starts; in between, a child is denoised against a parent that is nearly clean
+        while the parent still sees its children.
+        """
+        steps = max(1, min(int(steps), self.num_timesteps))
+        if lead <= 0 or not levels or max(levels.values()) == 0:
+            grid = self.set_timesteps(steps).tolist()
+            return {k: grid for k in levels}
+        top = max(levels.values())
+        u = torch.linspace(0, 1, steps + 1, dtype=torch.float64) * (1 + lead * top)
+        out = {}
+        for k, level in levels.items():
+            t = (1 - (u - lead * level)).clamp(0, 1)
+            out[k] = ((t * self.num_timesteps).round() / self.num_timesteps).float().tolist()
+        return out
+
     # --- forward process ---------------------------------------------------------------------
     def add_noise(
         self,

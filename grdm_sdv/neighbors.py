@@ -47,7 +47,9 @@ class NeighborSampler:
         num_nodes: node type -> number of nodes.
         edge_index: edge type -> global ``2 x E`` edge index (source, destination).
         num_hops: K, the number of message-passing layers of the denoiser.
-        fanout: most neighbours kept per node and edge type at each hop. (default: ``10``)
+        fanout: neighbours per node and edge type at each hop: all of them when a node has
+            at most ``fanout``, else ``fanout`` uniform draws with replacement, repeats kept
+            (the rule full-graph sampling applies at every reverse step). (default: ``10``)
     """
 
     def __init__(
@@ -115,7 +117,8 @@ class NeighborSampler:
                 if len(rep) == 0:
                     continue
                 # Position of each taken neighbour inside its row: all of them when the
-                # degree fits the fanout, else uniform draws (duplicates merged below).
+                # degree fits the fanout, else ``fanout`` uniform draws with replacement
+                # (repeats kept, as at sampling).
                 first = torch.cumsum(take, 0) - take
                 pos = torch.arange(len(rep), device=device) - first[rep]
                 big = deg[rep] > self.fanout
@@ -183,8 +186,7 @@ class NeighborSampler:
             d_sorted, d_perm = local[dst_t]
             s = s_perm[torch.searchsorted(s_sorted, s_key)]
             d = d_perm[torch.searchsorted(d_sorted, d_key)]
-            # Merge repeated draws with a 1-D key (torch.unique(dim=1) is far slower on CPU).
-            n_dst = len(node_ids[dst_t])
-            key = torch.unique(s * n_dst + d)
-            edge_index[et] = torch.stack([torch.div(key, n_dst, rounding_mode='floor'), key % n_dst])
+            # Repeated draws are kept, as full-graph sampling keeps them
+            # (``train._CappedNeighbours``): one neighbour rule for training and sampling.
+            edge_index[et] = torch.stack([s, d])
         return SubgraphBatch(node_ids, batch, edge_index, num_seeds, hop_ptr)

@@ -74,6 +74,13 @@ class RelationalSchema:
         """Tables without parents."""
         return [t for t in self.tables if not self.parents_of(t)]
 
+    def levels(self) -> dict[str, int]:
+        """Table -> foreign-key level: 0 without parents, else one more than its deepest parent."""
+        d: dict[str, int] = {}
+        for t in self.tables:  # topological order: parents first
+            d[t] = 1 + max((d[fk.parent] for fk in self.parents_of(t)), default=-1)
+        return d
+
     def depth(self) -> int:
         """Number of tables on the longest parent->child chain (SDV's definition)."""
         d: dict[str, int] = {}

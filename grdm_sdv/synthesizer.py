@@ -39,6 +39,7 @@ from .denoiser import HeteroDenoiser
 from .diffusion import MixedDiffusion
 from .encoding import TableEncoder, known_masks
 from .graph import RelationalGraph
+from .layers import AGGREGATIONS
 from .schema import RelationalSchema
 from .structure import StructureModel
 from .train import KnownCells, TableTensors, Trainer, generate, resolve_device
@@ -104,6 +105,15 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             child -> parent messages shrinks parents toward their mean) at the cost of
             dependencies that only run through children, e.g. between two parents of one
             table. Measured in the README ("Message direction"). (default: ``'both'``)
+        aggregation: how a row combines its neighbours along one foreign key: ``'mean'``,
+            ``'sum'``, or ``'mean_std'`` (mean and spread). (default: ``'mean'``)
+        independent_times: share of training subgraphs in which every table is noised at
+            its own diffusion time (else one time per subgraph), so the model can denoise a
+            table next to tables at other noise levels. (default: ``0.0``)
+        parent_lead: sampling schedule: how far each table's noise level trails its
+            parents' (0: all tables at one level, joint denoising; 1: each level of the
+            schema wholly generated before its children start). Needs a model fitted with
+            ``independent_times > 0``. ``docs/fidelity.md`` measures it. (default: ``0.0``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
     """
@@ -131,11 +141,16 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         mixed_precision: bool | None = None,
         torch_compile: bool = False,
         message_direction: str = 'both',
+        aggregation: str = 'mean',
+        independent_times: float = 0.0,
+        parent_lead: float = 0.0,
     ) -> None:
         _check_params(steps=steps, batch_size=batch_size, n_hops=n_hops, hidden_dim=hidden_dim,
                       num_timesteps=num_timesteps, sampling_steps=sampling_steps,
                       fanout=fanout, learning_rate=learning_rate, mixed_precision=mixed_precision,
-                      torch_compile=torch_compile, message_direction=message_direction)
+                      torch_compile=torch_compile, message_direction=message_direction,
+                      aggregation=aggregation, independent_times=independent_times,
+                      parent_lead=parent_lead)
         super().__init__(metadata, locales=locales)
         self.steps = steps
         self.batch_size = batch_size
@@ -151,6 +166,9 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         self.mixed_precision = mixed_precision
         self.torch_compile = torch_compile
         self.message_direction = message_direction
+        self.aggregation = aggregation
+        self.independent_times = independent_times
+        self.parent_lead = parent_lead
         self._table_sizes: dict[str, int] = {}
         self._model: HeteroDenoiser | None = None
         self._loss_history: list[dict] = []
@@ -246,12 +264,14 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
                 d_struct=RelationalGraph.struct_dims(schema, nullable),
                 hidden=self.hidden_dim,
                 num_layers=self.n_hops,
+                aggr=self.aggregation,
             )
         trainer = Trainer(
             model=model, diffusion=self._diffusion(), steps=self.steps,
             batch_size=self.batch_size, lr=self.learning_rate, fanout=self.fanout,
             device=device, verbose=self.verbose, mixed_precision=self.mixed_precision,
             torch_compile=self.torch_compile, clean_prob=self._CLEAN_PROB,
+            independent_times=self.independent_times,
         )
         generator = torch.Generator().manual_seed(seed)
         fitted_model = trainer.fit(graph, tensors, generator)
@@ -350,6 +370,8 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             fanout=self.fanout, mixed_precision=getattr(self, 'mixed_precision', None),
             torch_compile=getattr(self, 'torch_compile', False),
             clean_known=getattr(self, '_clean_known', False),
+            levels={node[t]: lv for t, lv in schema.levels().items()},
+            parent_lead=self.parent_lead,
         )
         timings = {} if timings is None else timings
         timings['denoise'] = time.perf_counter() - start
@@ -460,13 +482,27 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         out = self._generate(n_rows, links, {}, seed, keys_from=data)
         return {t: out[t][self.metadata.get_column_names(t)] for t in self._schema.tables}
 
-    def impute(self, data: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    def impute(self, data: dict[str, pd.DataFrame], method: str = 'draw',
+               n_draws: int = 5) -> dict[str, pd.DataFrame]:
         """Fill every missing cell of ``data`` jointly with the rest of the database.
 
         ``data`` holds every table with its keys; any other cell that is NaN (or a whole
         column, or every attribute of a table given as keys only) is generated, conditioned
         on all known cells of all tables through the graph. Known cells come back unchanged.
+
+        Args:
+            data: table name -> DataFrame with NaN where a value is to be filled.
+            method: ``'draw'``: each missing cell is one draw from its conditional
+                distribution (right for multiple imputation: call it again for another
+                completed database). ``'point'``: a point estimate from ``n_draws`` draws,
+                the most frequent category, or the mean of numbers and dates (better
+                single-guess accuracy when the conditional is flat). (default: ``'draw'``)
+            n_draws: draws behind a point estimate. (default: ``5``)
         """
+        if method not in ('draw', 'point'):
+            raise SynthesizerInputError(f"method must be 'draw' or 'point', got {method!r}.")
+        if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
+            raise SynthesizerInputError(f'n_draws must be an integer >= 1, got {n_draws!r}.')
         n_rows, links, seed = self._given_structure(data, 'impute')
         known = {}
         for t in self._schema.tables:
@@ -475,7 +511,11 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             mask = pd.DataFrame({c: given[c].notna().to_numpy() if c in given else np.zeros(len(given), bool)
                                  for c in values.columns})
             known[t] = (values, mask)
-        out = self._generate(n_rows, links, known, seed, fill_nulls=True, keys_from=data)
+        draws = [self._generate(n_rows, links, known, seed + i, fill_nulls=True, keys_from=data)
+                 for i in range(n_draws if method == 'point' else 1)]
+        out = draws[0] if len(draws) == 1 else {
+            t: _point_estimate([d[t] for d in draws], self.metadata.tables[t].columns)
+            for t in self._schema.tables}
         result = {}
         for t in self._schema.tables:
             given = data[t].reset_index(drop=True).copy()
@@ -688,7 +728,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
     def __setstate__(self, state: dict) -> None:
         # Checked here, not only in load(), so sdv.utils.load_synthesizer refuses it too.
         saved = state.get('_grdm_version')
-        if not isinstance(saved, str) or saved.split('.')[0] != __version__.split('.')[0]:
+        if not isinstance(saved, str) or _compatible(saved) != _compatible(__version__):
             raise SynthesizerInputError(
                 f'This synthesizer was saved by grdm-sdv {saved}, which this version '
                 f'({__version__}) cannot read. Refit it with this version, or install '
@@ -921,6 +961,44 @@ class _CsvWriter:
             path.unlink(missing_ok=True)
 
 
+def _point_estimate(frames: list[pd.DataFrame], columns: dict) -> pd.DataFrame:
+    """Cell by cell over several imputed copies of one table: the mean of numerical and
+    datetime columns, the most frequent value of every other column (ties: the first draw)."""
+    out = frames[0].copy()
+    for c in out.columns:
+        sdtype = columns.get(c, {}).get('sdtype')
+        values = [f[c] for f in frames]
+        if sdtype in ('numerical', 'datetime'):
+            if pd.api.types.is_datetime64_any_dtype(values[0]):
+                stamps = np.stack([v.to_numpy(dtype='datetime64[ns]').astype('int64') for v in values], 1)
+                mean = pd.to_datetime(stamps.mean(1).round().astype('int64'))
+                out[c] = pd.Series(mean, index=out.index).where(values[0].notna())
+                continue
+            if not pd.api.types.is_numeric_dtype(values[0]):
+                continue  # strings (e.g. a formatted number) are left as drawn
+            numbers = np.stack([pd.to_numeric(v).to_numpy(dtype=float, na_value=np.nan) for v in values], 1)
+            seen = (~np.isnan(numbers)).sum(1)
+            mean = np.where(seen > 0, np.nansum(numbers, 1) / np.maximum(seen, 1), np.nan)
+            if pd.api.types.is_integer_dtype(values[0]):
+                mean = np.round(mean)
+            mean = pd.Series(mean, index=out.index)
+            out[c] = mean if mean.isna().any() else mean.astype(values[0].dtype)
+        else:
+            codes, _ = pd.factorize(pd.concat(values, ignore_index=True), use_na_sentinel=False)
+            codes = codes.reshape(len(values), -1).T  # (rows, draws)
+            votes = (codes[:, :, None] == codes[:, None, :]).sum(1)
+            pick = votes.argmax(1)
+            stacked = np.stack([v.to_numpy(dtype=object) for v in values], 1)
+            out[c] = pd.Series(stacked[np.arange(len(stacked)), pick], index=out.index).astype(values[0].dtype)
+    return out
+
+
+def _compatible(version: str) -> list[str]:
+    """The part of a version that must match to read a saved model (``0.x``: major.minor)."""
+    parts = version.split('.')
+    return parts[:2] if parts[0] == '0' else parts[:1]
+
+
 def _check_params(**params) -> None:
     bad = []
     for name, value in params.items():
@@ -930,6 +1008,12 @@ def _check_params(**params) -> None:
         elif name == 'message_direction':
             if value not in ('both', 'down'):
                 bad.append(f"'{name}'={value!r} ('both' or 'down')")
+        elif name == 'aggregation':
+            if value not in AGGREGATIONS:
+                bad.append(f"'{name}'={value!r} (one of {', '.join(map(repr, AGGREGATIONS))})")
+        elif name in ('independent_times', 'parent_lead'):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                bad.append(f"'{name}'={value!r} (a number from 0 to 1)")
         elif name == 'torch_compile':
             if not isinstance(value, (bool, np.bool_)):
                 bad.append(f"'{name}'={value!r} (True or False)")

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .denoiser import HeteroDenoiser, compiled_blocks
+from .denoiser import HeteroDenoiser
 from .diffusion import MixedDiffusion
 from .graph import RelationalGraph
+from .layers import compiled_blocks, csr_by_destination
 from .neighbors import NeighborSampler
 
 LOGGER = logging.getLogger(__name__)
@@ -105,10 +106,11 @@ class Trainer:
         verbose: show a progress bar.
         mixed_precision: bfloat16 autocast; ``None`` decides by hardware (see ``use_bf16``).
         torch_compile: run the per-row blocks through ``torch.compile``.
-        torch_compile: run the per-row blocks through ``torch.compile``.
         clean_prob: in each subgraph, each table other than the seed's own rows is given
             clean (time 0) with this probability, so the model also learns to denoise
             next to known tables (``generate(clean_known=True)``).
+        independent_times: share of subgraphs in which every table is noised at its own
+            time instead of one time for the whole subgraph (see ``_table_times``).
     """
 
     model: HeteroDenoiser
@@ -124,6 +126,7 @@ class Trainer:
     mixed_precision: bool | None = None
     torch_compile: bool = False
     clean_prob: float = 0.0
+    independent_times: float = 0.0
     loss_history: list[dict] = field(default_factory=list)
     train_seconds: float = 0.0
 
@@ -183,12 +186,12 @@ class Trainer:
         pending: list[tuple] = []
         start = time.perf_counter()
         bar = tqdm(range(self.steps), desc='Fit GRDM', disable=not self.verbose or rank > 0, leave=True)
-        with compiled_blocks(self.torch_compile):
+        with compiled_blocks(self.torch_compile) as compiled:
             for i in bar:
                 seeds = {k: torch.randint(0, graph.num_nodes[k], (per[k],), generator=gen, device=dev)
                          for k in trainable}
                 batch = sampler.sample(seeds, generator=gen)
-                t_seed = self.diffusion.sample_time(n_seed_total, gen, dev)
+                t_table = self._table_times(n_seed_total, len(graph.num_nodes), gen, dev)
                 x_num, x_cat, t, eps, masked = {}, {}, {}, {}, {}
                 if self.clean_prob > 0:
                     held = torch.rand((n_seed_total, len(graph.num_nodes)), generator=gen,
@@ -196,7 +199,7 @@ class Trainer:
                 for j, k in enumerate(graph.num_nodes):
                     ids = batch.node_ids[k]
                     d = data[k]
-                    tk = t_seed[batch.batch[k]]
+                    tk = t_table[batch.batch[k], j]
                     xn, xc = d.x_num[ids], d.x_cat[ids]
                     x_num[k], x_cat[k], eps[k], masked[k] = self.diffusion.add_noise(xn, xc, d.num_classes, tk, gen)
                     if self.clean_prob > 0:
@@ -209,7 +212,8 @@ class Trainer:
                     t[k] = tk
                 st = {k: struct[k][batch.node_ids[k]] for k in graph.num_nodes}
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                    out = net(x_num, x_cat, st, t, batch.edge_index, hop_ptr=batch.hop_ptr)
+                    out = net(x_num, x_cat, st, t, batch.edge_index, hop_ptr=batch.hop_ptr,
+                              compiled=compiled)
                 l_num_all, l_cat_all = [], []
                 for k in trainable:
                     s = batch.num_seeds[k]
@@ -242,6 +246,20 @@ class Trainer:
         model.cpu()
         return ema.cpu().eval()
 
+    def _table_times(self, n: int, n_types: int, gen, dev) -> torch.Tensor:
+        """``(subgraphs, tables)`` diffusion times: one per subgraph, or one per table of it.
+
+        In a share ``independent_times`` of the subgraphs every table gets its own time (as
+        Diffusion Forcing gives every token its own), so the model learns to denoise a table
+        next to tables at any other noise level, what ``generate(parent_lead > 0)`` shows it.
+        """
+        shared = self.diffusion.sample_time(n, gen, dev)[:, None].expand(n, n_types)
+        if self.independent_times <= 0:
+            return shared
+        own = self.diffusion.sample_time(n * n_types, gen, dev).view(n, n_types)
+        pick = torch.rand((n, 1), generator=gen, device=dev) < self.independent_times
+        return torch.where(pick, own, shared)
+
     def _record(self, pending: list[tuple], trainable: list[str], bar) -> None:
         """Move a block of per-step losses to the history; stop on a non-finite loss."""
         values = torch.stack([v for _, v, _ in pending]).float().cpu().numpy()
@@ -273,6 +291,8 @@ def generate(
     mixed_precision: bool | None = None,
     torch_compile: bool = False,
     clean_known: bool = False,
+    levels: dict[str, int] | None = None,
+    parent_lead: float = 0.0,
 ) -> dict[str, TableTensors]:
     """Run the reverse chain on the whole graph: all rows of all tables at once.
 
@@ -289,6 +309,10 @@ def generate(
         torch_compile: run the per-row blocks through ``torch.compile``.
         clean_known: give wholly known tables to the model clean, at time 0 (for models
             trained with ``Trainer.clean_prob > 0``); else they are imposed RePaint-style.
+        levels: node type -> foreign-key level (0: no parent), for ``parent_lead``.
+        parent_lead: how far each table's noise level trails its parents' (see
+            ``MixedDiffusion.set_table_timesteps``; 0: every table at one time). A model
+            trained with ``Trainer.independent_times > 0`` has seen such mixed levels.
     """
     known = {k: KnownCells(*(x.to(device) for x in (v.x_num, v.num_mask, v.x_cat, v.cat_mask)))
              for k, v in (known or {}).items()}
@@ -298,7 +322,7 @@ def generate(
         int(torch.randint(0, 2**62, (1,), generator=generator)))
     if chunk_size is None:
         chunk_size = 32768 if device.type == 'cpu' else 1 << 20
-    caps = {et: _CappedNeighbours(*(x.to(device) for x in _csr_by_destination(e, graph.num_nodes[et[2]])),
+    caps = {et: _CappedNeighbours(*(x.to(device) for x in csr_by_destination(e, graph.num_nodes[et[2]])),
                                   fanout)
             for et, e in graph.edge_index.items()}
     struct = {k: v.to(device) for k, v in graph.struct.items()}
@@ -316,27 +340,30 @@ def generate(
     for k in clean:
         x_num[k], x_cat[k] = known[k].x_num.clone(), known[k].x_cat.clone()
     known = {k: v for k, v in known.items() if k not in clean}
-    grid = diffusion.set_timesteps(sampling_steps).tolist()
+    levels = levels or {k: 0 for k in graph.num_nodes}
+    grids = diffusion.set_table_timesteps(sampling_steps, {k: levels.get(k, 0) for k in graph.num_nodes},
+                                          parent_lead)
+    n_steps = len(next(iter(grids.values()))) - 1 if grids else 0
     if known:
-        _impose(known, x_num, diffusion, grid[0], gen, device)
+        _impose(known, x_num, diffusion, {k: g[0] for k, g in grids.items()}, gen, device)
     use_amp = use_bf16(device, mixed_precision)
-    bar = tqdm(range(len(grid) - 1), desc='Sample GRDM', disable=not verbose, leave=True)
-    with compiled_blocks(torch_compile):
+    bar = tqdm(range(n_steps), desc='Sample GRDM', disable=not verbose, leave=True)
+    with compiled_blocks(torch_compile) as compiled:
         for i in bar:
-            t, s = grid[i], grid[i + 1]
             step_csr = {et: cap.draw(gen) for et, cap in caps.items()}
-            times = {k: (0.0 if k in clean else t) for k in graph.num_nodes}
+            times = {k: (0.0 if k in clean else grids[k][i]) for k in graph.num_nodes}
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                h, t_emb = model.propagate(x_num, x_cat, struct, times, step_csr, chunk_size)
+                h, t_emb = model.propagate(x_num, x_cat, struct, times, step_csr, chunk_size, compiled)
             for k, n in graph.num_nodes.items():
-                if k in clean:
+                t, s = grids[k][i], grids[k][i + 1]
+                if k in clean or t == s:  # held clean, not started yet, or done
                     continue
                 new_num, new_cat = torch.empty_like(x_num[k]), torch.empty_like(x_cat[k])
                 # Output layer and reverse step chunk by chunk: no (rows x classes) logits.
                 for a in range(0, n, chunk_size):
                     b = min(n, a + chunk_size)
                     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                        eps, logits_of = model.head(k, h[k][a:b], t_emb)
+                        eps, logits_of = model.head(k, h[k][a:b], t_emb, compiled)
                     new_num[a:b], new_cat[a:b] = diffusion.step(
                         eps, logits_of, t, s, x_num[k][a:b], x_cat[k][a:b], num_classes[k],
                         generator=gen, temperature=temperature,
@@ -344,26 +371,18 @@ def generate(
                 x_num[k], x_cat[k] = new_num, new_cat
             del h
             if known:
-                _impose(known, x_num, diffusion, s, gen, device)
+                _impose(known, x_num, diffusion, {k: g[i + 1] for k, g in grids.items()}, gen, device)
     model.cpu()
     return {k: TableTensors(x_num[k].cpu(), x_cat[k].cpu(), num_classes[k]) for k in graph.num_nodes}
 
 
-def _csr_by_destination(edge_index: torch.Tensor, n_dst: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(rowptr, src)`` with the sources of destination ``i`` at ``src[rowptr[i]:rowptr[i+1]]``."""
-    dst = edge_index[1]
-    order = torch.argsort(dst, stable=True)
-    rowptr = torch.zeros(n_dst + 1, dtype=torch.long)
-    rowptr[1:] = torch.cumsum(torch.bincount(dst, minlength=n_dst), 0)
-    return rowptr, edge_index[0][order].contiguous()
-
-
-def _impose(known, x_num, diffusion, s, generator, device) -> None:
-    """Overwrite known numerical cells with their value noised to time ``s``."""
-    ab = diffusion.alpha_bar(torch.tensor([s], device=device)) if s > 0 else torch.ones(1, device=device)
+def _impose(known, x_num, diffusion, times: dict[str, float], generator, device) -> None:
+    """Overwrite known numerical cells with their value noised to their table's time."""
     for k, kc in known.items():
         if not kc.num_mask.any():
             continue
+        s = times[k]
+        ab = diffusion.alpha_bar(torch.tensor([s], device=device)) if s > 0 else torch.ones(1, device=device)
         noise = torch.randn(kc.x_num.shape, generator=generator, device=device)
         noisy = ab.sqrt() * kc.x_num + (1 - ab).sqrt() * noise if s > 0 else kc.x_num
         x_num[k] = torch.where(kc.num_mask, noisy, x_num[k])

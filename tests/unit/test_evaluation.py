@@ -428,7 +428,7 @@ def test_evaluate_summary_json_and_untouched_inputs(real):
     }
     assert expected <= metrics
     assert result['detection_mean_accuracy'] < 0.7
-    assert set(result.details) == {'cardinality', 'k_hop', 'detection', 'privacy'}
+    assert set(result.details) == {'cardinality', 'k_hop', 'siblings', 'detection', 'privacy'}
     serialized = json.loads(json.dumps(result.to_dict()))
     assert serialized['summary']['hop_1'] == pytest.approx(result['hop_1'])
     assert serialized['params']['detection_classifier'] == EXPECTED_CLASSIFIER
@@ -487,3 +487,22 @@ def test_plots_and_html_report(real, tmp_path):
         assert (tmp_path / source).is_file()
         assert (tmp_path / source).read_bytes()[:4] == b'\x89PNG'
     assert 'detection_mean_accuracy' in text
+
+
+def test_sibling_structure_sees_children_collapse_toward_typical_values():
+    """Children that keep the marginal but lose their parent's effect show between_std << real."""
+    from grdm_sdv.datasets import make_planted_database
+    from grdm_sdv.evaluation import sibling_structure
+
+    tables, metadata = make_planted_database(n_regions=40, seed=3)
+    same = sibling_structure(tables, tables, metadata)
+    assert np.allclose(same['ratio'], 1.0)
+    shuffled = {k: v.copy() for k, v in tables.items()}
+    rng = np.random.default_rng(0)
+    shuffled['customer']['visits'] = rng.permutation(shuffled['customer']['visits'].to_numpy())
+    out = sibling_structure(tables, shuffled, metadata).set_index(['child', 'column', 'statistic'])
+    # The shared per-region effect of `visits` is gone: per-region means barely move ...
+    assert out.loc[('customer', 'visits', 'between_std'), 'ratio'].item() < 0.6
+    # ... and each region's customers spread over the whole column instead.
+    assert out.loc[('customer', 'visits', 'within_std'), 'ratio'].item() > 1.2
+    assert out.loc[('customer', 'income', 'between_std'), 'ratio'].item() == 1.0

@@ -100,23 +100,36 @@ def test_message_passing_carries_parent_information():
     assert torch.allclose(blind(*args(torch.zeros(1, 1)))['c'][0], blind(*args(torch.ones(1, 1)))['c'][0])
 
 
-def test_sage_mean_matches_pyg_sageconv():
+@pytest.mark.parametrize('aggr', ['mean', 'sum'])
+def test_hetero_layer_aggregation_matches_pyg_sageconv(aggr):
+    """The layer's message/aggregate equals PyG's SAGEConv (no root weight), both ways of projecting."""
     from torch_geometric.nn import SAGEConv
 
-    from grdm_sdv.denoiser import _sage_mean
+    from grdm_sdv.layers import HeteroSAGELayer, csr_by_destination
 
     torch.manual_seed(0)
-    conv = SAGEConv((8, 8), 8, aggr='mean', root_weight=False)
+    et = ('s', 'r', 'd')
+    layer = HeteroSAGELayer(['s', 'd'], [et], 8, aggr=aggr)
+    conv = SAGEConv((8, 8), 8, aggr=aggr, root_weight=False)
+    conv.lin_l.weight.data.copy_(layer.lin['s__r__d'].weight)
+    conv.lin_l.bias.data.copy_(layer.lin['s__r__d'].bias)
     for n_src, n_dst in [(5, 40), (40, 5)]:
         x_src, x_dst = torch.randn(n_src, 8), torch.randn(n_dst, 8)
+        # Repeated edges count twice, as in PyG.
         e = torch.stack([torch.randint(0, n_src, (60,)), torch.randint(0, n_dst - 1, (60,))])
-        assert torch.allclose(conv((x_src, x_dst), e), _sage_mean(conv, x_src, n_dst, e), atol=1e-5)
+        rowptr, src = csr_by_destination(e, n_dst)
+        for projected in (False, True):
+            x = torch.nn.functional.linear(x_src, layer.lin['s__r__d'].weight) if projected else x_src
+            out = layer.aggregate(et, layer.message(et, x, src), rowptr.diff(), projected)
+            assert torch.allclose(conv((x_src, x_dst), e), out, atol=1e-5)
 
 
 @pytest.mark.parametrize('chunk', [3, 7, 1000])
-def test_chunked_full_graph_pass_matches_forward(chunk):
+@pytest.mark.parametrize('aggr', ['mean', 'mean_std'])
+def test_chunked_full_graph_pass_matches_forward(chunk, aggr):
     """``propagate`` + ``head`` (sampling's row-chunked pass) is ``forward`` on the full graph."""
-    from grdm_sdv.train import _CappedNeighbours, _csr_by_destination
+    from grdm_sdv.layers import csr_by_destination as _csr_by_destination
+    from grdm_sdv.train import _CappedNeighbours
 
     torch.manual_seed(0)
     node_types = ['t0', 't1', 't2', 't3']  # t1 has two parents; t3 is isolated
@@ -125,7 +138,7 @@ def test_chunked_full_graph_pass_matches_forward(chunk):
     d_num = {'t0': 2, 't1': 1, 't2': 0, 't3': 3}
     ncls = {'t0': [4], 't1': [3, 6], 't2': [5], 't3': []}
     model = HeteroDenoiser(node_types, edge_types, d_num, ncls, {'t0': 1, 't1': 0, 't2': 0, 't3': 0},
-                           hidden=16, num_layers=2).eval()
+                           hidden=16, num_layers=2, aggr=aggr).eval()
     p0, p1 = torch.randint(0, 5, (40,)), torch.randint(0, 8, (40,))  # t2 row 8: no children
     c = torch.arange(40)
     ei = {edge_types[0]: torch.stack([c, p0]), edge_types[1]: torch.stack([p0, c]),
@@ -160,17 +173,17 @@ def test_chunked_full_graph_pass_matches_forward(chunk):
 def test_compiled_blocks_match_eager_and_leave_the_model_picklable():
     import pickle
 
-    from grdm_sdv.denoiser import _FeedForward, compiled_blocks
+    from grdm_sdv.layers import FeedForward, compiled_blocks
 
     torch.manual_seed(0)
-    block = _FeedForward(16)
+    block = FeedForward(16)
     x = torch.randn(37, 16, requires_grad=True)
     eager = block(x)
-    with compiled_blocks(True):
-        out = block(x)
+    with compiled_blocks(True) as compiled:
+        out = block(x, compiled)
         out.sum().backward()  # training goes through the compiled kernel too
         other = torch.randn(5, 16)  # another row count: dynamic shapes, no recompile error
-        assert torch.allclose(block(other), block.net(other), atol=1e-5)
+        assert torch.allclose(block(other, compiled), block.net(other), atol=1e-5)
     assert torch.allclose(out, eager, atol=1e-5) and x.grad is not None
     assert torch.allclose(block(x), block.net(x), atol=1e-6)  # eager again outside the context
     pickle.loads(pickle.dumps(block))
@@ -194,9 +207,9 @@ def test_generate_holds_wholly_known_tables_clean_at_time_zero():
     seen = []
     real_propagate = model.propagate
 
-    def spy(x_num, x_cat, struct, t, csr, chunk_size):
+    def spy(x_num, x_cat, struct, t, csr, chunk_size, compiled=None):
         seen.append((dict(t), x_num['t0'].clone()))
-        return real_propagate(x_num, x_cat, struct, t, csr, chunk_size)
+        return real_propagate(x_num, x_cat, struct, t, csr, chunk_size, compiled)
 
     model.propagate = spy
     out = generate(model, MixedDiffusion(num_timesteps=100), graph, {'t0': 2, 't1': 1},
