@@ -47,6 +47,12 @@ VARIANTS: dict[str, dict] = {
     'lead1': {'independent_times': 0.5, 'parent_lead': 1.0},
     'sum': {'aggregation': 'sum'},
     'mean_std': {'aggregation': 'mean_std'},
+    'cat_cosine': {'category_schedule': 'cosine'},
+    'lead05_beta': {'independent_times': 0.5, 'parent_lead': 0.5, 'sampling_variance': 'beta'},
+    'lead05_s100': {'independent_times': 0.5, 'parent_lead': 0.5, 'sampling_steps': 100},
+    'lead05_meanstd': {'independent_times': 0.5, 'parent_lead': 0.5, 'aggregation': 'mean_std'},
+    'lead05_cos': {'independent_times': 0.5, 'parent_lead': 0.5, 'category_schedule': 'cosine'},
+    'lead05_i1': {'independent_times': 1.0, 'parent_lead': 0.5},
 }
 
 #: (parent table, parent column, child table, child column): parent value vs children's mean.

@@ -48,6 +48,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _baselines import root_coverage, shuffle_links, split_by_root, subsample_by_root  # noqa: E402
@@ -58,7 +59,15 @@ RESULTS_DIR = REPO / 'benchmarks' / 'results'
 DOCS_DIR = REPO / 'docs'
 
 ALL_DATASETS = ('demo', 'f1', 'movie_lens')
-METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down')
+#: GRDM variants: method -> GRDMSynthesizer options on top of the library's defaults.
+GRDM_VARIANTS = {
+    'grdm': {},
+    'independent': {'n_hops': 0},
+    'grdm_down': {'message_direction': 'down'},
+    # The defaults before the cross-table fidelity work: every table at one noise level.
+    'grdm_joint': {'independent_times': 0.0, 'parent_lead': 0.0},
+}
+METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down', 'grdm_joint')
 #: Run unless --methods says otherwise (grdm_down is an opt-in variant).
 DEFAULT_METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling')
 METHOD_LABELS = {
@@ -68,6 +77,7 @@ METHOD_LABELS = {
     'links_shuffled': 'links shuffled',
     'ceiling': 'ceiling (real half)',
     'grdm_down': "GRDM, message_direction='down'",
+    'grdm_joint': 'GRDM, joint schedule (previous defaults)',
 }
 #: Root table of the split (and of the subsample) per dataset. ``demo``: customers rather
 #: than its ~10 regions (halves of 5 regions would make a very noisy ceiling); ``f1``:
@@ -77,9 +87,9 @@ ROOTS = {'demo': 'customer', 'f1': 'race', 'movie_lens': 'movie'}
 #: Settings per mode. ``steps``/``sampling_steps`` are GRDM's (also for n_hops=0);
 #: ``subsample``: root rows kept before the split (None: the whole database), per dataset.
 FULL = {
-    'seeds': [0, 1, 2],
-    'steps': 1500,
-    'sampling_steps': 100,
+    'seeds': [0, 1],
+    'steps': None,  # None: the library's default
+    'sampling_steps': None,
     'demo_customers': 1200,
     'movies': 500,
     'f1_races': None,
@@ -155,13 +165,21 @@ def split_info(train, holdout, metadata) -> dict:
 # --------------------------------------------------------------------------------------
 # Methods
 # --------------------------------------------------------------------------------------
-def run_grdm(train, metadata, seed, settings, n_hops=None, **options):
+def grdm_defaults() -> dict:
+    """GRDMSynthesizer's keyword defaults, read from its signature."""
+    import inspect
+
     from grdm_sdv import GRDMSynthesizer
 
-    kwargs = {'seed': seed, 'verbose': False, 'steps': settings['steps'],
-              'sampling_steps': settings['sampling_steps']}
-    if n_hops is not None:
-        kwargs['n_hops'] = n_hops
+    return {name: p.default for name, p in inspect.signature(GRDMSynthesizer).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def run_grdm(train, metadata, seed, settings, **options):
+    from grdm_sdv import GRDMSynthesizer
+
+    kwargs = {'seed': seed, 'verbose': False}
+    kwargs.update({k: settings[k] for k in ('steps', 'sampling_steps') if settings[k] is not None})
     synth = GRDMSynthesizer(metadata, **kwargs, **options)
     start = time.perf_counter()
     synth.fit(train)
@@ -202,12 +220,8 @@ def hma_refusal(metadata) -> str | None:
 
 
 def run_method(method, name, train, holdout, metadata, seed, settings):
-    if method == 'grdm':
-        return run_grdm(train, metadata, seed, settings)
-    if method == 'independent':
-        return run_grdm(train, metadata, seed, settings, n_hops=0)
-    if method == 'grdm_down':
-        return run_grdm(train, metadata, seed, settings, message_direction='down')
+    if method in GRDM_VARIANTS:
+        return run_grdm(train, metadata, seed, settings, **GRDM_VARIANTS[method])
     if method == 'hma':
         return run_hma(train, metadata, seed, settings)
     if method == 'links_shuffled':
@@ -425,13 +439,11 @@ def write_markdown(path: Path, report: dict) -> None:
         '(SDMetrics quality report, cardinality, k-hop trends over all pairs and over pairs '
         'with real strength >= 0.3, C2ST-Agg detection with XGBoost, DCR privacy).',
         '',
-        f"* **GRDM**: `GRDMSynthesizer(metadata, steps={settings['steps']}, "
-        f"sampling_steps={settings['sampling_steps']}, seed=seed)` (other parameters at their "
-        'defaults: n_hops=2, hidden_dim=128, batch_size=512), fitted on the training half, '
-        '`sample(scale=1.0)`'
-        + ('' if settings['steps'] == 2000 and settings['sampling_steps'] == 100 else
-           ' (the defaults are steps=2000, sampling_steps=100; fewer training steps keep the '
-           'full run of 3 datasets x 3 seeds x 2 GRDM variants under an hour on 2 CPU cores)')
+        '* **GRDM**: `GRDMSynthesizer(metadata, seed=seed'
+        + ''.join(f', {k}={settings[k]}' for k in ('steps', 'sampling_steps') if settings[k] is not None)
+        + ')`, fitted on the training half, `sample(scale=1.0)`; other parameters at the '
+        'library defaults: ' + ', '.join(f'{k}={v!r}' for k, v in settings['grdm_defaults'].items()
+                                         if k not in ('locales', 'verbose', 'seed', 'device'))
         + '.',
         '* **HMA**: `sdv.multi_table.HMASynthesizer(metadata)` with its defaults, '
         '`sample_scale(1.0)`, where it accepts the schema (it refuses more than 5 tables or a '
@@ -489,6 +501,7 @@ def write_markdown(path: Path, report: dict) -> None:
                         for r in records if r['status'] != 'ok'})
         if notes:
             lines += ['Not run:', ''] + [f'* {note}' for note in notes] + ['']
+        lines += detail_tables(records)
         rows = gap_rows(records)
         if rows:
             lines += [
@@ -501,6 +514,51 @@ def write_markdown(path: Path, report: dict) -> None:
             ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text('\n'.join(lines), encoding='utf-8')
+
+
+def _detail_means(records: list[dict], detail: str, keys: list[str], value: str) -> pd.DataFrame:
+    """Seed means of one column of a per-item detail frame, one column per method."""
+    frames = []
+    for r in records:
+        rows = (r.get('details') or {}).get(detail)
+        if r['status'] == 'ok' and rows:
+            frame = pd.DataFrame(rows)[keys + [value]]
+            frame['method'] = METHOD_LABELS[r['method']]
+            frames.append(frame)
+    if not frames:
+        return pd.DataFrame()
+    data = pd.concat(frames)
+    order = list(dict.fromkeys(data['method']))
+    return data.pivot_table(index=keys, columns='method', values=value, aggfunc='mean')[order]
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    cols = list(frame.columns)
+    names = list(frame.index.names)
+    lines = ['| ' + ' | '.join(names + cols) + ' |', '|' + '---|' * (len(names) + len(cols))]
+    for idx, row in frame.iterrows():
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        cells = ['-' if not np.isfinite(v) else f'{v:.3f}' for v in row.to_numpy(dtype=float)]
+        lines.append('| ' + ' | '.join([str(i) for i in idx] + cells) + ' |')
+    return '\n'.join(lines)
+
+
+def detail_tables(records: list[dict]) -> list[str]:
+    """Per-table detection, per-column spread and sibling structure, method by method."""
+    out = []
+    detection = _detail_means(records, 'detection', ['table'], 'accuracy')
+    if len(detection):
+        out += ['Detection accuracy per table (C2ST-Agg; 0.5 is ideal):', '', _markdown(detection), '']
+    spread = _detail_means(records, 'spread', ['table', 'column'], 'ratio')
+    if len(spread):
+        out += ['Standard deviation of each numerical column, synthetic / real:', '',
+                _markdown(spread), '']
+    siblings = _detail_means(records, 'siblings', ['child', 'column', 'parent', 'statistic'], 'ratio')
+    if len(siblings):
+        out += ['Sibling structure, synthetic / real (`within_std`: mean over parents of the '
+                "spread among one parent's children; `between_std`: spread over parents of "
+                "the children's mean; `evaluation.sibling_structure`):", '', _markdown(siblings), '']
+    return out
 
 
 def _json_default(value):
@@ -579,6 +637,7 @@ def main(argv=None) -> None:
         if value is not None:
             settings[key] = value
     settings['quick'] = args.quick
+    settings['grdm_defaults'] = grdm_defaults()
     settings['datasets'] = args.datasets
     settings['methods'] = args.methods
     settings['detection'] = not args.no_detection

@@ -15,6 +15,7 @@ Metrics
 * :func:`detection_c2st_agg`: C2ST-Agg (SyntheRela), a classifier two-sample test on rows
   augmented with aggregates of their children.
 * :func:`privacy_dcr`: distance to closest record, synthetic and holdout against train.
+* :func:`column_spread`: each numerical column's standard deviation, synthetic / real.
 * :func:`sibling_structure`: per parent-child relationship and numerical child column, the
   spread of the children of one parent and how much their mean moves from parent to parent.
 * :func:`evaluate`: all of the above, gathered in an :class:`EvaluationResult`.
@@ -47,6 +48,7 @@ import pandas as pd
 __all__ = [
     'EvaluationResult',
     'cardinality_scores',
+    'column_spread',
     'detection_c2st_agg',
     'evaluate',
     'k_hop_trends',
@@ -651,6 +653,27 @@ def _per_parent_moments(
     return float(np.sqrt(var).mean()), float(mean.std(ddof=1))
 
 
+def column_spread(real: Tables, synthetic: Tables, metadata: Any) -> pd.DataFrame:
+    """Standard deviation of every numerical (and datetime) column, real against synthetic.
+
+    A model that pulls a table toward its mean keeps the column's centre but not its spread;
+    the shape score sees it only faintly. Returns one row per column: ``table``, ``column``,
+    ``real_std``, ``synthetic_std`` and ``ratio`` (synthetic / real).
+    """
+    meta = _metadata_dict(metadata)
+    _check_inputs(meta, ('real', real), ('synthetic', synthetic))
+    rows = []
+    for table in sorted(meta['tables']):
+        for name, kind, spec in _attribute_columns(meta, table):
+            if kind != _NUMERIC:
+                continue
+            r = np.nanstd(_numeric_values(real[table][name], spec)) if len(real[table]) else np.nan
+            y = np.nanstd(_numeric_values(synthetic[table][name], spec)) if len(synthetic[table]) else np.nan
+            rows.append({'table': table, 'column': name, 'real_std': r, 'synthetic_std': y,
+                         'ratio': y / r if np.isfinite(r) and r > 0 else np.nan})
+    return pd.DataFrame(rows, columns=['table', 'column', 'real_std', 'synthetic_std', 'ratio'])
+
+
 def sibling_structure(
     real: Tables, synthetic: Tables, metadata: Any, min_children: int = 2
 ) -> pd.DataFrame:
@@ -1141,7 +1164,9 @@ def evaluate(
     ``cardinality``, ``intertable_trends`` (SDMetrics, when ``quality``);
     ``cardinality_ks`` (mean of :func:`cardinality_scores`); ``hop_<k>`` (mean k-hop
     score over all pairs) and ``hop_<k>_strong`` (over pairs with real strength
-    ``>= strong_threshold``; NaN if none); ``sibling_log_ratio`` (mean ``|log ratio|``
+    ``>= strong_threshold``; NaN if none); ``std_ratio_min`` and ``std_ratio_max``
+    (extremes of :func:`column_spread`'s synthetic / real standard deviations);
+    ``sibling_log_ratio`` (mean ``|log ratio|``
     of :func:`sibling_structure`, 0 when siblings spread as in the real data);
     ``detection_mean_accuracy`` (when
     ``detection``); ``dcr_synthetic_median``, ``dcr_holdout_median``,
@@ -1203,6 +1228,11 @@ def evaluate(
     seconds['k_hop'] = time.perf_counter() - start
 
     start = time.perf_counter()
+    spread = column_spread(real, synthetic, meta)
+    details['spread'] = spread
+    ratios = spread['ratio'].dropna()
+    summary.append(('std_ratio_min', float(ratios.min()) if len(ratios) else np.nan))
+    summary.append(('std_ratio_max', float(ratios.max()) if len(ratios) else np.nan))
     siblings = sibling_structure(real, synthetic, meta)
     details['siblings'] = siblings
     # Mean |log ratio|: 0 when every sibling spread matches the real one.

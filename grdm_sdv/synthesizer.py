@@ -114,6 +114,11 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             parents' (0: all tables at one level, joint denoising; 1: each level of the
             schema wholly generated before its children start). Needs a model fitted with
             ``independent_times > 0``. ``docs/fidelity.md`` measures it. (default: ``0.0``)
+        category_schedule: how category tokens are revealed over the reverse chain:
+            ``'linear'`` (MDLM) or ``'cosine'`` (as fast as the numbers' signal share, so
+            categories do not commit while the numbers are still noise). (default: ``'linear'``)
+        sampling_variance: noise of each reverse step of the numbers: ``'posterior'``
+            (DDPM's beta~) or ``'beta'`` (larger). (default: ``'posterior'``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
     """
@@ -144,13 +149,16 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         aggregation: str = 'mean',
         independent_times: float = 0.0,
         parent_lead: float = 0.0,
+        category_schedule: str = 'linear',
+        sampling_variance: str = 'posterior',
     ) -> None:
         _check_params(steps=steps, batch_size=batch_size, n_hops=n_hops, hidden_dim=hidden_dim,
                       num_timesteps=num_timesteps, sampling_steps=sampling_steps,
                       fanout=fanout, learning_rate=learning_rate, mixed_precision=mixed_precision,
                       torch_compile=torch_compile, message_direction=message_direction,
                       aggregation=aggregation, independent_times=independent_times,
-                      parent_lead=parent_lead)
+                      parent_lead=parent_lead, category_schedule=category_schedule,
+                      sampling_variance=sampling_variance)
         super().__init__(metadata, locales=locales)
         self.steps = steps
         self.batch_size = batch_size
@@ -169,6 +177,8 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         self.aggregation = aggregation
         self.independent_times = independent_times
         self.parent_lead = parent_lead
+        self.category_schedule = category_schedule
+        self.sampling_variance = sampling_variance
         self._table_sizes: dict[str, int] = {}
         self._model: HeteroDenoiser | None = None
         self._loss_history: list[dict] = []
@@ -308,7 +318,9 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         return out
 
     def _diffusion(self) -> MixedDiffusion:
-        return MixedDiffusion(num_timesteps=self.num_timesteps)
+        return MixedDiffusion(num_timesteps=self.num_timesteps,
+                              category_schedule=getattr(self, 'category_schedule', 'linear'),
+                              variance=getattr(self, 'sampling_variance', 'posterior'))
 
     # --- sampling ----------------------------------------------------------------------------
     def _sample(self, scale: float, batch_size=None, max_tries_per_batch=100) -> dict[str, pd.DataFrame]:
@@ -1011,6 +1023,12 @@ def _check_params(**params) -> None:
         elif name == 'aggregation':
             if value not in AGGREGATIONS:
                 bad.append(f"'{name}'={value!r} (one of {', '.join(map(repr, AGGREGATIONS))})")
+        elif name == 'sampling_variance':
+            if value not in ('posterior', 'beta'):
+                bad.append(f"'{name}'={value!r} ('posterior' or 'beta')")
+        elif name == 'category_schedule':
+            if value not in ('linear', 'cosine'):
+                bad.append(f"'{name}'={value!r} ('linear' or 'cosine')")
         elif name in ('independent_times', 'parent_lead'):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 bad.append(f"'{name}'={value!r} (a number from 0 to 1)")

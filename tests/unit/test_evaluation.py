@@ -428,7 +428,7 @@ def test_evaluate_summary_json_and_untouched_inputs(real):
     }
     assert expected <= metrics
     assert result['detection_mean_accuracy'] < 0.7
-    assert set(result.details) == {'cardinality', 'k_hop', 'siblings', 'detection', 'privacy'}
+    assert set(result.details) == {'cardinality', 'k_hop', 'spread', 'siblings', 'detection', 'privacy'}
     serialized = json.loads(json.dumps(result.to_dict()))
     assert serialized['summary']['hop_1'] == pytest.approx(result['hop_1'])
     assert serialized['params']['detection_classifier'] == EXPECTED_CLASSIFIER
