@@ -53,6 +53,14 @@ VARIANTS: dict[str, dict] = {
     'lead05_meanstd': {'independent_times': 0.5, 'parent_lead': 0.5, 'aggregation': 'mean_std'},
     'lead05_cos': {'independent_times': 0.5, 'parent_lead': 0.5, 'category_schedule': 'cosine'},
     'lead05_i1': {'independent_times': 1.0, 'parent_lead': 0.5},
+    'b_lh1': {'independent_times': 0.5, 'parent_lead': 0.5, 'sampling_variance': 'beta', 'loss_hops': 1},
+    'b_lh1_750': {'independent_times': 0.5, 'parent_lead': 0.5, 'sampling_variance': 'beta',
+                  'loss_hops': 1, 'steps': 750},
+    'b_lead1': {'independent_times': 0.5, 'parent_lead': 1.0, 'sampling_variance': 'beta'},
+    'b_cos': {'independent_times': 0.5, 'parent_lead': 0.5, 'sampling_variance': 'beta',
+              'category_schedule': 'cosine'},
+    'b_sum': {'independent_times': 0.5, 'parent_lead': 0.5, 'sampling_variance': 'beta',
+              'aggregation': 'sum'},
 }
 
 #: (parent table, parent column, child table, child column): parent value vs children's mean.
@@ -189,7 +197,7 @@ def main(argv=None) -> None:
     results: dict[str, list[dict]] = {}
     for name, params, code in runs:
         for seed in args.seeds:
-            res = _run(name, {**params, 'steps': args.steps, 'seed': seed}, data_path, code)
+            res = _run(name, {'steps': args.steps, **params, 'seed': seed}, data_path, code)
             if not res:
                 continue
             sc = score(tables, res['synthetic'], metadata)

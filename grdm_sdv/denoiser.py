@@ -158,7 +158,8 @@ class HeteroDenoiser(nn.Module):
                 f'edge_types={len(self.edge_types)}, hidden={self.hidden}, layers={self.num_layers}, '
                 f'mlp_layers={self.mlp_layers}, aggr={self.aggr!r})')
 
-    def _trunk(self, x_num, x_cat, struct, time: dict[str, TimeRows], csr, hop_ptr, chunk, compiled):
+    def _trunk(self, x_num, x_cat, struct, time: dict[str, TimeRows], csr, hop_ptr, chunk, compiled,
+               out_hops: int = 0):
         """Input layers and the K message-passing layers (the part both paths share)."""
         dev = self.time.mlp[0].weight.device
         h = {}
@@ -168,11 +169,12 @@ class HeteroDenoiser(nn.Module):
                            lambda a, b, io=io, k=k, tr=tr: io.encode(
                                x_num[k][a:b], x_cat[k][a:b], struct[k][a:b]) + tr.gather(tr.emb, a, b))
         for i, layer in enumerate(self.layers):
-            n_out = ({k: hop_ptr[k][self.num_layers - i] for k in self.node_types}
+            last = len(next(iter(hop_ptr.values()))) - 1 if hop_ptr else 0
+            n_out = ({k: hop_ptr[k][min(self.num_layers - i + out_hops, last)] for k in self.node_types}
                      if hop_ptr is not None else None)
             h = layer(h, csr, time, n_out, chunk, compiled)
         if hop_ptr is not None and self.num_layers == 0:
-            h = {k: v[: hop_ptr[k][1]] for k, v in h.items()}
+            h = {k: v[: hop_ptr[k][out_hops + 1]] for k, v in h.items()}
         return h
 
     def forward(
@@ -184,6 +186,7 @@ class HeteroDenoiser(nn.Module):
         edge_index: dict[EdgeType, torch.Tensor],
         hop_ptr: dict[str, list[int]] | None = None,
         compiled=None,
+        out_hops: int = 0,
     ) -> dict[str, tuple[torch.Tensor, list[torch.Tensor]]]:
         """Predict noise and logits (training: every row has its own time).
 
@@ -193,13 +196,16 @@ class HeteroDenoiser(nn.Module):
                 ``K - 1 - l`` hops of the seeds and the output covers the seeds only, as
                 PyG's ``trim_to_layer``. ``None`` (full graph): every row, every layer.
             compiled: the compiled per-row block of :func:`compiled_blocks`, or ``None``.
+            out_hops: with ``hop_ptr``, the output covers the rows within this many hops of
+                the seeds (0: the seeds only). Rows farther out see a neighbourhood cut at
+                the subgraph's edge. (default: ``0``)
         """
         time = {}
         for k, v in t.items():
             u, inv = torch.unique(v, return_inverse=True)
             time[k] = TimeRows(self.time(u), inv)
         csr = {et: csr_by_destination(e, len(x_num[et[2]])) for et, e in edge_index.items()}
-        h = self._trunk(x_num, x_cat, struct, time, csr, hop_ptr, None, compiled)
+        h = self._trunk(x_num, x_cat, struct, time, csr, hop_ptr, None, compiled, out_hops)
         return {k: self.io[k].decode(self._post(k, h[k], time[k], compiled)) for k in self.node_types}
 
     # --- full-graph inference, row chunk by row chunk ------------------------------------------

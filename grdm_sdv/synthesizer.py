@@ -119,6 +119,10 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             categories do not commit while the numbers are still noise). (default: ``'linear'``)
         sampling_variance: noise of each reverse step of the numbers: ``'posterior'``
             (DDPM's beta~) or ``'beta'`` (larger). (default: ``'posterior'``)
+        loss_hops: the training loss covers the rows within this many hops of each seed
+            row, not only the seeds: more signal per step from the subgraphs already
+            sampled, from rows whose neighbourhood is cut at the subgraph's edge.
+            (default: ``0``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
     """
@@ -151,6 +155,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         parent_lead: float = 0.0,
         category_schedule: str = 'linear',
         sampling_variance: str = 'posterior',
+        loss_hops: int = 0,
     ) -> None:
         _check_params(steps=steps, batch_size=batch_size, n_hops=n_hops, hidden_dim=hidden_dim,
                       num_timesteps=num_timesteps, sampling_steps=sampling_steps,
@@ -158,7 +163,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
                       torch_compile=torch_compile, message_direction=message_direction,
                       aggregation=aggregation, independent_times=independent_times,
                       parent_lead=parent_lead, category_schedule=category_schedule,
-                      sampling_variance=sampling_variance)
+                      sampling_variance=sampling_variance, loss_hops=loss_hops)
         super().__init__(metadata, locales=locales)
         self.steps = steps
         self.batch_size = batch_size
@@ -179,6 +184,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         self.parent_lead = parent_lead
         self.category_schedule = category_schedule
         self.sampling_variance = sampling_variance
+        self.loss_hops = loss_hops
         self._table_sizes: dict[str, int] = {}
         self._model: HeteroDenoiser | None = None
         self._loss_history: list[dict] = []
@@ -281,7 +287,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             batch_size=self.batch_size, lr=self.learning_rate, fanout=self.fanout,
             device=device, verbose=self.verbose, mixed_precision=self.mixed_precision,
             torch_compile=self.torch_compile, clean_prob=self._CLEAN_PROB,
-            independent_times=self.independent_times,
+            independent_times=self.independent_times, loss_hops=getattr(self, 'loss_hops', 0),
         )
         generator = torch.Generator().manual_seed(seed)
         fitted_model = trainer.fit(graph, tensors, generator)
@@ -1039,8 +1045,8 @@ def _check_params(**params) -> None:
             if not isinstance(value, (int, float)) or not value > 0:
                 bad.append(f"'{name}'={value!r} (a number > 0)")
         elif isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-                or value < (0 if name == 'n_hops' else 1):
-            low = 0 if name == 'n_hops' else 1
+                or value < (0 if name in ('n_hops', 'loss_hops') else 1):
+            low = 0 if name in ('n_hops', 'loss_hops') else 1
             bad.append(f"'{name}'={value!r} (an integer >= {low})")
     if params.get('num_timesteps', 2) < 2:
         bad.append(f"'num_timesteps'={params['num_timesteps']!r} (at least 2)")

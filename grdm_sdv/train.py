@@ -111,6 +111,9 @@ class Trainer:
             next to known tables (``generate(clean_known=True)``).
         independent_times: share of subgraphs in which every table is noised at its own
             time instead of one time for the whole subgraph (see ``_table_times``).
+        loss_hops: the loss covers the rows within this many hops of the seeds (0: the
+            seeds only): more training signal per step, from rows whose neighbourhood is
+            cut at the subgraph's edge.
     """
 
     model: HeteroDenoiser
@@ -127,6 +130,7 @@ class Trainer:
     torch_compile: bool = False
     clean_prob: float = 0.0
     independent_times: float = 0.0
+    loss_hops: int = 0
     loss_history: list[dict] = field(default_factory=list)
     train_seconds: float = 0.0
 
@@ -213,16 +217,18 @@ class Trainer:
                 st = {k: struct[k][batch.node_ids[k]] for k in graph.num_nodes}
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
                     out = net(x_num, x_cat, st, t, batch.edge_index, hop_ptr=batch.hop_ptr,
-                              compiled=compiled)
+                              compiled=compiled, out_hops=self.loss_hops)
                 l_num_all, l_cat_all = [], []
                 for k in trainable:
-                    s = batch.num_seeds[k]
+                    s = batch.hop_ptr[k][self.loss_hops + 1]
                     ln, lc = self.diffusion.loss(
                         out[k][0][:s], eps[k][:s], [lg[:s] for lg in out[k][1]],
                         data[k].x_cat[batch.node_ids[k][:s]], masked[k][:s],
                     )
-                    l_num_all.append(ln.mean())
-                    l_cat_all.append(lc.mean())
+                    # Rows given clean are inputs, not examples (never the seeds themselves).
+                    w = (t[k][:s] > 0).float()
+                    l_num_all.append((ln * w).sum() / w.sum().clamp(min=1))
+                    l_cat_all.append((lc * w).sum() / w.sum().clamp(min=1))
                 l_num = torch.stack(l_num_all).mean()
                 l_cat = torch.stack(l_cat_all).mean()
                 loss = l_num + l_cat
