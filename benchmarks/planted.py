@@ -15,8 +15,8 @@ scale 1, and prints side by side with the real values:
 Each variant runs in its own process; ``--baseline REF`` adds the package as it was at a
 git commit (imported first through PYTHONPATH), fitted on the same data in the same run.
 
-    OMP_NUM_THREADS=2 python benchmarks/planted.py --variants default down hops0 --seeds 0 1
-    python benchmarks/planted.py --baseline HEAD~1 --variants default
+    OMP_NUM_THREADS=2 python benchmarks/planted.py --variants default joint hops0 --seeds 0 1
+    python benchmarks/planted.py --baseline HEAD~1 --variants default  # against a previous commit
 """
 
 from __future__ import annotations
@@ -40,27 +40,15 @@ RESULTS = REPO / 'benchmarks' / 'results' / 'planted.json'
 #: Variant name -> GRDMSynthesizer keyword arguments (on top of the bench's steps/seed).
 VARIANTS: dict[str, dict] = {
     'default': {},
+    # The previous defaults: every table at one noise level, seeds-only loss, beta~ variance.
+    'joint': {'independent_times': 0.0, 'parent_lead': 0.0, 'sampling_variance': 'posterior',
+              'loss_hops': 0, 'steps': 2000},
     'down': {'message_direction': 'down'},
     'hops0': {'n_hops': 0},
-    'indep': {'independent_times': 0.5},
-    'lead05': {'independent_times': 0.5, 'parent_lead': 0.5},
-    'lead1': {'independent_times': 0.5, 'parent_lead': 1.0},
-    'sum': {'aggregation': 'sum'},
-    'mean_std': {'aggregation': 'mean_std'},
-    'cat_cosine': {'category_schedule': 'cosine'},
-    'lead05_beta': {'independent_times': 0.5, 'parent_lead': 0.5, 'sampling_variance': 'beta'},
-    'lead05_s100': {'independent_times': 0.5, 'parent_lead': 0.5, 'sampling_steps': 100},
-    'lead05_meanstd': {'independent_times': 0.5, 'parent_lead': 0.5, 'aggregation': 'mean_std'},
-    'lead05_cos': {'independent_times': 0.5, 'parent_lead': 0.5, 'category_schedule': 'cosine'},
-    'lead05_i1': {'independent_times': 1.0, 'parent_lead': 0.5},
-    'b_lh1': {'independent_times': 0.5, 'parent_lead': 0.5, 'sampling_variance': 'beta', 'loss_hops': 1},
-    'b_lh1_750': {'independent_times': 0.5, 'parent_lead': 0.5, 'sampling_variance': 'beta',
-                  'loss_hops': 1, 'steps': 750},
-    'b_lead1': {'independent_times': 0.5, 'parent_lead': 1.0, 'sampling_variance': 'beta'},
-    'b_cos': {'independent_times': 0.5, 'parent_lead': 0.5, 'sampling_variance': 'beta',
-              'category_schedule': 'cosine'},
-    'b_sum': {'independent_times': 0.5, 'parent_lead': 0.5, 'sampling_variance': 'beta',
-              'aggregation': 'sum'},
+    'lead1': {'parent_lead': 1.0},
+    'lead0': {'parent_lead': 0.0},
+    'posterior': {'sampling_variance': 'posterior'},
+    'seeds_loss': {'loss_hops': 0},
 }
 
 #: (parent table, parent column, child table, child column): parent value vs children's mean.
@@ -173,15 +161,54 @@ def _table(rows: dict[str, dict[str, float]], real: dict[str, float] | None, tit
     return '\n'.join(lines)
 
 
+def summary(real: dict, records: list[dict]) -> dict:
+    """One line per variant (means over seeds): how far from the planted truth."""
+    def avg(f):
+        return float(np.mean([f(r) for r in records]))
+
+    planted = list(real['planted'])
+    sib = [k for k in real['siblings'] if k.endswith('between_std')]
+    return {
+        'planted |gap| mean': avg(lambda r: np.mean([abs(r['planted'][k] - real['planted'][k]) for k in planted])),
+        'planted |gap| max': avg(lambda r: max(abs(r['planted'][k] - real['planted'][k]) for k in planted)),
+        '2-hop strength': avg(lambda r: r['planted'][planted[-1]]),
+        'std ratio min': avg(lambda r: min(r['std_ratio'].values())),
+        'std ratio mean': avg(lambda r: np.mean(list(r['std_ratio'].values()))),
+        'between-parent std ratio mean': avg(lambda r: np.mean([r['siblings'][k] / real['siblings'][k] for k in sib])),
+        'fit s': avg(lambda r: r['fit_s']),
+        'sample s': avg(lambda r: r['sample_s']),
+    }
+
+
+def summary_table(real: dict, results: dict[str, list[dict]]) -> str:
+    rows = {name: summary(real, recs) for name, recs in results.items()}
+    keys = list(next(iter(rows.values())))
+    lines = ['| variant | ' + ' | '.join(keys) + ' |', '|---|' + '---|' * len(keys)]
+    for name, row in rows.items():
+        lines.append(f'| {name} | ' + ' | '.join(f'{row[k]:.3f}' if 's' != k[-1] else f'{row[k]:.1f}'
+                                                  for k in keys) + ' |')
+    return '\n'.join(lines)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--variants', nargs='+', default=['default'], choices=sorted(VARIANTS))
     ap.add_argument('--seeds', nargs='+', type=int, default=[0])
-    ap.add_argument('--steps', type=int, default=2000)
+    ap.add_argument('--steps', type=int, default=None, help='training steps (default: the library default)')
     ap.add_argument('--regions', type=int, default=60)
     ap.add_argument('--baseline', default=None, help='git ref of a previous version to fit too')
     ap.add_argument('--out', default=str(RESULTS))
+    ap.add_argument('--summarize', nargs='+', metavar='JSON',
+                    help='only print the summary table of earlier runs (their JSON files)')
     args = ap.parse_args(argv)
+    if args.summarize:
+        merged, real = {}, None
+        for path in args.summarize:
+            data = json.loads(Path(path).read_text())
+            real = data['real']
+            merged.update(data['results'])
+        print(summary_table(real, merged))
+        return
 
     from grdm_sdv.datasets import make_planted_database
 
@@ -197,7 +224,8 @@ def main(argv=None) -> None:
     results: dict[str, list[dict]] = {}
     for name, params, code in runs:
         for seed in args.seeds:
-            res = _run(name, {'steps': args.steps, **params, 'seed': seed}, data_path, code)
+            steps = {} if args.steps is None else {'steps': args.steps}
+            res = _run(name, {**steps, **params, 'seed': seed}, data_path, code)
             if not res:
                 continue
             sc = score(tables, res['synthetic'], metadata)
@@ -211,15 +239,13 @@ def main(argv=None) -> None:
         return {k: float(np.mean([r[part][k] for r in recs])) for k in recs[0][part]}
 
     print(f'\nplanted database ({", ".join(f"{t} {len(v)}" for t, v in tables.items())} rows), '
-          f'{args.steps} steps, seeds {args.seeds}; means over seeds\n')
+          f'steps {args.steps or "default"}, seeds {args.seeds}; means over seeds\n')
     for part, title in (('planted', 'planted strength'), ('chain', 'parent vs children mean (corr)'),
                         ('siblings', 'sibling spread (in real std units)'),
                         ('std_ratio', 'std ratio syn/real'), ('distance', 'marginal distance')):
         ref = None if part in ('std_ratio', 'distance') else real[part]
         print(_table({n: mean(n, part) for n in results}, ref, title) + '\n', flush=True)
-    print('| seconds | ' + ' | '.join(results) + ' |')
-    for key in ('fit_s', 'sample_s'):
-        print(f'| {key} | ' + ' | '.join(f'{np.mean([r[key] for r in results[n]]):.1f}' for n in results) + ' |')
+    print(summary_table(real, results))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({'args': vars(args), 'real': real, 'results': results},
                                          indent=1, default=float))

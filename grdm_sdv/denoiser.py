@@ -119,8 +119,6 @@ class HeteroDenoiser(nn.Module):
         num_layers: K, message-passing layers (= hops seen). (default: ``2``)
         mlp_layers: per-table residual MLP blocks after message passing; the per-row
             network needs depth of its own, as TabDDPM's MLP has. (default: ``2``)
-        aggr: neighbour aggregation of every layer (see :class:`HeteroSAGELayer`).
-            (default: ``'mean'``)
 
     Shapes: ``forward`` takes per node type ``x_num (n, d_num)``, ``x_cat (n, c)`` long,
     ``struct (n, s)``, ``t (n,)`` and per edge type ``(2, E)``; returns per node type
@@ -137,17 +135,16 @@ class HeteroDenoiser(nn.Module):
         hidden: int = 128,
         num_layers: int = 2,
         mlp_layers: int = 2,
-        aggr: str = 'mean',
     ) -> None:
         super().__init__()
         self.node_types, self.edge_types = list(node_types), list(edge_types)
-        self.hidden, self.num_layers, self.mlp_layers, self.aggr = hidden, num_layers, mlp_layers, aggr
+        self.hidden, self.num_layers, self.mlp_layers = hidden, num_layers, mlp_layers
         self.time = TimeEmbedding(hidden)
         self.io = nn.ModuleDict({
             t: TableIO(d_num[t], num_classes[t], d_struct[t], hidden) for t in node_types
         })
         self.layers = nn.ModuleList(
-            HeteroSAGELayer(node_types, edge_types, hidden, aggr) for _ in range(num_layers))
+            HeteroSAGELayer(node_types, edge_types, hidden) for _ in range(num_layers))
         self.post = nn.ModuleList(
             nn.ModuleDict({t: FeedForward(hidden) for t in node_types}) for _ in range(mlp_layers)
         )
@@ -156,7 +153,7 @@ class HeteroDenoiser(nn.Module):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(tables={len(self.node_types)}, '
                 f'edge_types={len(self.edge_types)}, hidden={self.hidden}, layers={self.num_layers}, '
-                f'mlp_layers={self.mlp_layers}, aggr={self.aggr!r})')
+                f'mlp_layers={self.mlp_layers})')
 
     def _trunk(self, x_num, x_cat, struct, time: dict[str, TimeRows], csr, hop_ptr, chunk, compiled,
                out_hops: int = 0):
@@ -174,7 +171,7 @@ class HeteroDenoiser(nn.Module):
                      if hop_ptr is not None else None)
             h = layer(h, csr, time, n_out, chunk, compiled)
         if hop_ptr is not None and self.num_layers == 0:
-            h = {k: v[: hop_ptr[k][out_hops + 1]] for k, v in h.items()}
+            h = {k: v[: hop_ptr[k][min(out_hops + 1, len(hop_ptr[k]) - 1)]] for k, v in h.items()}
         return h
 
     def forward(

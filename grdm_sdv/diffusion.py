@@ -28,21 +28,18 @@ class MixedDiffusion:
     Args:
         num_timesteps: discrete time levels used in training. (default: ``1000``)
         cosine_s: offset of the cosine schedule. (default: ``0.008``)
-        category_schedule: unmasking schedule of categories, ``'linear'`` or ``'cosine'``
-            (see :meth:`keep_prob`). (default: ``'linear'``)
-        variance: variance of an ancestral step, ``'posterior'`` (DDPM's beta~) or
-            ``'beta'``. (default: ``'posterior'``)
+        variance: variance of an ancestral step of the numbers: ``'beta'`` (DDPM's
+            ``beta_t``, as the GRDM reference samples) or ``'posterior'`` (``beta~_t``,
+            exact for a perfect model; an imperfect one then draws too narrow).
+            (default: ``'beta'``)
     """
 
     def __init__(self, num_timesteps: int = 1000, cosine_s: float = 0.008,
-                 category_schedule: str = 'linear', variance: str = 'posterior') -> None:
+                 variance: str = 'beta') -> None:
         if int(num_timesteps) < 2:
             raise ValueError(f'num_timesteps must be at least 2, got {num_timesteps}.')
-        if category_schedule not in ('linear', 'cosine'):
-            raise ValueError(f"category_schedule must be 'linear' or 'cosine', got {category_schedule!r}.")
         self.num_timesteps = int(num_timesteps)
         self.cosine_s = float(cosine_s)
-        self.category_schedule = category_schedule
         if variance not in ('posterior', 'beta'):
             raise ValueError(f"variance must be 'posterior' or 'beta', got {variance!r}.")
         self.variance = variance
@@ -55,14 +52,13 @@ class MixedDiffusion:
         f = torch.cos((t64 + s) / (1 + s) * math.pi / 2) ** 2 / math.cos(s / (1 + s) * math.pi / 2) ** 2
         return f.clamp(1e-5, 0.9999).float()
 
-    def keep_prob(self, t: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def keep_prob(t: torch.Tensor) -> torch.Tensor:
         """Probability ``alpha_t`` that a category token is still unmasked at time ``t``.
 
-        ``'linear'``: ``1 - t`` (MDLM); ``'cosine'``: the numbers' signal share ``abar_t``,
-        so a table's tokens are revealed as fast as its numbers emerge from the noise.
+        Linear (MDLM). Revealing tokens as fast as the numbers' signal share (``abar_t``)
+        measured no clear gain (``docs/fidelity.md``).
         """
-        if self.category_schedule == 'cosine':
-            return torch.where(t <= 0, torch.ones_like(t, dtype=torch.float32), self.alpha_bar(t))
         return (1.0 - t).clamp(0.0, 1.0)
 
     def sample_time(self, n: int, generator: torch.Generator | None, device) -> torch.Tensor:

@@ -4,8 +4,8 @@
 subgraph batches) and full-graph sampling (row chunk by row chunk) both call it, on edges
 held as a CSR sorted by destination, so the two paths cannot drift apart. It follows PyG's
 split: :meth:`~HeteroSAGELayer.message` (gather the sources' states, projected),
-:meth:`~HeteroSAGELayer.aggregate` (mean, sum or mean and spread per destination and edge
-type, summed over edge types as ``HeteroConv(aggr='sum')``) and
+:meth:`~HeteroSAGELayer.aggregate` (the mean per destination and edge type, summed over
+edge types as ``HeteroConv(aggr='sum')``) and
 :meth:`~HeteroSAGELayer.update` (root weight, time FiLM, residual feed-forward block).
 """
 
@@ -18,10 +18,6 @@ from torch import nn
 
 EdgeType = tuple[str, str, str]
 CSR = tuple[torch.Tensor, torch.Tensor]
-
-#: Neighbour aggregations :class:`HeteroSAGELayer` knows.
-AGGREGATIONS = ('mean', 'sum', 'mean_std')
-
 
 def csr_by_destination(edge_index: torch.Tensor, n_dst: int) -> CSR:
     """``(rowptr, src)`` with the sources of destination ``i`` at ``src[rowptr[i]:rowptr[i+1]]``.
@@ -112,30 +108,23 @@ class HeteroSAGELayer(nn.Module):
     For destination rows ``i`` of node type ``k``:
     ``h_i' = h_i + FF_k(W_k h_i + FiLM(t_i) + sum_r AGG_{j in N_r(i)} W_r h_j)``.
 
+    Mean aggregation, as GraphSAGE: a sum (the GRDM reference code's choice) and a
+    mean-and-spread aggregation (PNA-style) were measured and lost (``docs/fidelity.md``).
+
     Args:
         node_types: node type ids.
         edge_types: edge types ``(src, rel, dst)``.
         hidden: hidden width.
-        aggr: ``'mean'`` (GraphSAGE), ``'sum'`` (as the GRDM reference code; each row's
-            child counts are structural features), or ``'mean_std'`` (mean and standard
-            deviation of the neighbours' projected states, PNA-style, so a parent sees how
-            spread its children are). (default: ``'mean'``)
 
     Shapes: ``h`` node type -> ``(n, hidden)``; ``csr`` edge type -> ``(rowptr (n_dst + 1,),
     src (E,))``; ``film`` node type -> ``(n, hidden)`` or ``(1, hidden)``.
     """
 
-    def __init__(self, node_types: list[str], edge_types: list[EdgeType], hidden: int,
-                 aggr: str = 'mean') -> None:
+    def __init__(self, node_types: list[str], edge_types: list[EdgeType], hidden: int) -> None:
         super().__init__()
-        if aggr not in AGGREGATIONS:
-            raise ValueError(f'aggr must be one of {AGGREGATIONS}, got {aggr!r}.')
         self.node_types, self.edge_types = list(node_types), list(edge_types)
-        self.hidden, self.aggr = hidden, aggr
+        self.hidden = hidden
         self.lin = nn.ModuleDict({_key(et): nn.Linear(hidden, hidden) for et in edge_types})
-        if aggr == 'mean_std':
-            self.lin_std = nn.ModuleDict({_key(et): nn.Linear(hidden, hidden, bias=False)
-                                          for et in edge_types})
         # The root weight; it also keeps tables without relationships in the network.
         self.root = nn.ModuleDict({t: nn.Linear(hidden, hidden) for t in node_types})
         self.ff = nn.ModuleDict({t: FeedForward(hidden) for t in node_types})
@@ -143,7 +132,7 @@ class HeteroSAGELayer(nn.Module):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(tables={len(self.node_types)}, '
-                f'edge_types={len(self.edge_types)}, hidden={self.hidden}, aggr={self.aggr!r})')
+                f'edge_types={len(self.edge_types)}, hidden={self.hidden})')
 
     def message(self, et: EdgeType, x_src: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
         """The states of the sources of each edge (``x_src`` already projected or not)."""
@@ -151,26 +140,16 @@ class HeteroSAGELayer(nn.Module):
 
     def aggregate(self, et: EdgeType, messages: torch.Tensor, deg: torch.Tensor,
                   projected: bool) -> torch.Tensor:
-        """Per destination: reduce the messages of its ``deg`` edges (edges sorted by destination)."""
+        """Per destination: the mean of its ``deg`` messages (edges sorted by destination), projected."""
         n = len(deg)
         dst = torch.repeat_interleave(torch.arange(n, device=deg.device), deg,
                                       output_size=len(messages))
         total = messages.new_zeros(n, messages.size(1)).index_add_(0, dst, messages)
+        out = total / deg.clamp(min=1).to(total.dtype)[:, None]
         lin = self.lin[_key(et)]
-        if self.aggr == 'sum':
-            out = total
-        else:
-            out = total / deg.clamp(min=1).to(total.dtype)[:, None]
         if not projected:
             out = nn.functional.linear(out, lin.weight)
-        out = out + lin.bias
-        if self.aggr == 'mean_std':
-            # messages are projected here (the spread does not commute with the projection).
-            mean = total / deg.clamp(min=1).to(total.dtype)[:, None]
-            square = messages.new_zeros(n, messages.size(1)).index_add_(0, dst, messages * messages)
-            var = (square / deg.clamp(min=1).to(total.dtype)[:, None] - mean * mean).clamp(min=0)
-            out = out + self.lin_std[_key(et)]((var + 1e-6).sqrt() * (deg > 0).to(var.dtype)[:, None])
-        return out
+        return out + lin.bias
 
     def update(self, k: str, h: torch.Tensor, agg: torch.Tensor | None, film: torch.Tensor,
                compiled=None) -> torch.Tensor:
@@ -205,8 +184,7 @@ class HeteroSAGELayer(nn.Module):
         # Project the smaller side first (the projection commutes with a mean or a sum):
         # parent rows before their gather to many children; a child -> parent mean after.
         proj = {et: nn.functional.linear(h[et[0]], self.lin[_key(et)].weight)
-                for ets in into.values() for et in ets
-                if self.aggr == 'mean_std' or n[et[0]] < n_out[et[2]]}
+                for ets in into.values() for et in ets if n[et[0]] < n_out[et[2]]}
         # Edge ranges of each chunk, read from the device once per call, not once per chunk.
         bounds = {et: csr[et][0][torch.arange(0, n_out[et[2]] + chunk, chunk, device=dev)
                                  .clamp_(max=n_out[et[2]])].tolist()
@@ -233,5 +211,5 @@ def _key(edge_type: EdgeType) -> str:
     return '__'.join(edge_type)
 
 
-__all__ = ['AGGREGATIONS', 'FeedForward', 'HeteroSAGELayer', 'TimeRows', 'chunked',
+__all__ = ['FeedForward', 'HeteroSAGELayer', 'TimeRows', 'chunked',
            'compiled_blocks', 'csr_by_destination']

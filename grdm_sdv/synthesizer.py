@@ -39,7 +39,6 @@ from .denoiser import HeteroDenoiser
 from .diffusion import MixedDiffusion
 from .encoding import TableEncoder, known_masks
 from .graph import RelationalGraph
-from .layers import AGGREGATIONS
 from .schema import RelationalSchema
 from .structure import StructureModel
 from .train import KnownCells, TableTensors, Trainer, generate, resolve_device
@@ -78,7 +77,8 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
     Args:
         metadata: ``sdv.metadata.Metadata`` of the database.
         locales: Faker locales for PII columns. (default: ``['en_US']``)
-        steps: training steps. (default: ``2000``)
+        steps: training steps. (default: ``1000``; with ``loss_hops=1`` a step costs about
+            twice a seeds-only step and teaches more than two: ``docs/fidelity.md``)
         batch_size: seed rows per training step (each brings its K-hop subgraph).
             (default: ``512``)
         n_hops: K, message-passing layers of the denoiser = hops each row sees per
@@ -105,24 +105,22 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             child -> parent messages shrinks parents toward their mean) at the cost of
             dependencies that only run through children, e.g. between two parents of one
             table. Measured in the README ("Message direction"). (default: ``'both'``)
-        aggregation: how a row combines its neighbours along one foreign key: ``'mean'``,
-            ``'sum'``, or ``'mean_std'`` (mean and spread). (default: ``'mean'``)
         independent_times: share of training subgraphs in which every table is noised at
             its own diffusion time (else one time per subgraph), so the model can denoise a
-            table next to tables at other noise levels. (default: ``0.0``)
+            table next to tables at other noise levels. (default: ``0.5``)
         parent_lead: sampling schedule: how far each table's noise level trails its
-            parents' (0: all tables at one level, joint denoising; 1: each level of the
-            schema wholly generated before its children start). Needs a model fitted with
-            ``independent_times > 0``. ``docs/fidelity.md`` measures it. (default: ``0.0``)
-        category_schedule: how category tokens are revealed over the reverse chain:
-            ``'linear'`` (MDLM) or ``'cosine'`` (as fast as the numbers' signal share, so
-            categories do not commit while the numbers are still noise). (default: ``'linear'``)
-        sampling_variance: noise of each reverse step of the numbers: ``'posterior'``
-            (DDPM's beta~) or ``'beta'`` (larger). (default: ``'posterior'``)
+            parents' (0: all tables at one level, joint denoising, which shrinks hub
+            parents toward their mean and commits children before their parents are
+            known; 1: each level of the schema wholly generated before its children
+            start). Needs a model fitted with ``independent_times > 0``. Measured in
+            ``docs/fidelity.md``. (default: ``0.5``)
+        sampling_variance: noise of each reverse step of the numbers: ``'beta'`` (DDPM's
+            beta_t, as the GRDM reference samples) or ``'posterior'`` (beta~_t, smaller:
+            measured to draw every column too narrow). (default: ``'beta'``)
         loss_hops: the training loss covers the rows within this many hops of each seed
             row, not only the seeds: more signal per step from the subgraphs already
-            sampled, from rows whose neighbourhood is cut at the subgraph's edge.
-            (default: ``0``)
+            sampled (rows farther out see a neighbourhood cut at the subgraph's edge).
+            (default: ``1``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
     """
@@ -136,7 +134,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         self,
         metadata,
         locales: list[str] | str | None = ['en_US'],  # noqa: B006 - SDV's own default
-        steps: int = 2000,
+        steps: int = 1000,
         batch_size: int = 512,
         n_hops: int = 2,
         hidden_dim: int = 128,
@@ -150,19 +148,16 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         mixed_precision: bool | None = None,
         torch_compile: bool = False,
         message_direction: str = 'both',
-        aggregation: str = 'mean',
-        independent_times: float = 0.0,
-        parent_lead: float = 0.0,
-        category_schedule: str = 'linear',
-        sampling_variance: str = 'posterior',
-        loss_hops: int = 0,
+        independent_times: float = 0.5,
+        parent_lead: float = 0.5,
+        sampling_variance: str = 'beta',
+        loss_hops: int = 1,
     ) -> None:
         _check_params(steps=steps, batch_size=batch_size, n_hops=n_hops, hidden_dim=hidden_dim,
                       num_timesteps=num_timesteps, sampling_steps=sampling_steps,
                       fanout=fanout, learning_rate=learning_rate, mixed_precision=mixed_precision,
                       torch_compile=torch_compile, message_direction=message_direction,
-                      aggregation=aggregation, independent_times=independent_times,
-                      parent_lead=parent_lead, category_schedule=category_schedule,
+                      independent_times=independent_times, parent_lead=parent_lead,
                       sampling_variance=sampling_variance, loss_hops=loss_hops)
         super().__init__(metadata, locales=locales)
         self.steps = steps
@@ -179,10 +174,8 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         self.mixed_precision = mixed_precision
         self.torch_compile = torch_compile
         self.message_direction = message_direction
-        self.aggregation = aggregation
         self.independent_times = independent_times
         self.parent_lead = parent_lead
-        self.category_schedule = category_schedule
         self.sampling_variance = sampling_variance
         self.loss_hops = loss_hops
         self._table_sizes: dict[str, int] = {}
@@ -280,14 +273,13 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
                 d_struct=RelationalGraph.struct_dims(schema, nullable),
                 hidden=self.hidden_dim,
                 num_layers=self.n_hops,
-                aggr=self.aggregation,
             )
         trainer = Trainer(
             model=model, diffusion=self._diffusion(), steps=self.steps,
             batch_size=self.batch_size, lr=self.learning_rate, fanout=self.fanout,
             device=device, verbose=self.verbose, mixed_precision=self.mixed_precision,
             torch_compile=self.torch_compile, clean_prob=self._CLEAN_PROB,
-            independent_times=self.independent_times, loss_hops=getattr(self, 'loss_hops', 0),
+            independent_times=self.independent_times, loss_hops=self.loss_hops,
         )
         generator = torch.Generator().manual_seed(seed)
         fitted_model = trainer.fit(graph, tensors, generator)
@@ -325,8 +317,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
 
     def _diffusion(self) -> MixedDiffusion:
         return MixedDiffusion(num_timesteps=self.num_timesteps,
-                              category_schedule=getattr(self, 'category_schedule', 'linear'),
-                              variance=getattr(self, 'sampling_variance', 'posterior'))
+                              variance=self.sampling_variance)
 
     # --- sampling ----------------------------------------------------------------------------
     def _sample(self, scale: float, batch_size=None, max_tries_per_batch=100) -> dict[str, pd.DataFrame]:
@@ -1026,15 +1017,9 @@ def _check_params(**params) -> None:
         elif name == 'message_direction':
             if value not in ('both', 'down'):
                 bad.append(f"'{name}'={value!r} ('both' or 'down')")
-        elif name == 'aggregation':
-            if value not in AGGREGATIONS:
-                bad.append(f"'{name}'={value!r} (one of {', '.join(map(repr, AGGREGATIONS))})")
         elif name == 'sampling_variance':
             if value not in ('posterior', 'beta'):
                 bad.append(f"'{name}'={value!r} ('posterior' or 'beta')")
-        elif name == 'category_schedule':
-            if value not in ('linear', 'cosine'):
-                bad.append(f"'{name}'={value!r} ('linear' or 'cosine')")
         elif name in ('independent_times', 'parent_lead'):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 bad.append(f"'{name}'={value!r} (a number from 0 to 1)")

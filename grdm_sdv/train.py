@@ -220,7 +220,7 @@ class Trainer:
                               compiled=compiled, out_hops=self.loss_hops)
                 l_num_all, l_cat_all = [], []
                 for k in trainable:
-                    s = batch.hop_ptr[k][self.loss_hops + 1]
+                    s = batch.hop_ptr[k][min(self.loss_hops + 1, len(batch.hop_ptr[k]) - 1)]
                     ln, lc = self.diffusion.loss(
                         out[k][0][:s], eps[k][:s], [lg[:s] for lg in out[k][1]],
                         data[k].x_cat[batch.node_ids[k][:s]], masked[k][:s],

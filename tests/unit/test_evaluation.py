@@ -500,7 +500,7 @@ def test_sibling_structure_sees_children_collapse_toward_typical_values():
     shuffled = {k: v.copy() for k, v in tables.items()}
     rng = np.random.default_rng(0)
     shuffled['customer']['visits'] = rng.permutation(shuffled['customer']['visits'].to_numpy())
-    out = sibling_structure(tables, shuffled, metadata).set_index(['child', 'column', 'statistic'])
+    out = sibling_structure(tables, shuffled, metadata).set_index(['child', 'column', 'statistic']).sort_index()
     # The shared per-region effect of `visits` is gone: per-region means barely move ...
     assert out.loc[('customer', 'visits', 'between_std'), 'ratio'].item() < 0.6
     # ... and each region's customers spread over the whole column instead.
