@@ -628,11 +628,42 @@ def parse_args(argv=None):
                     help='JSON path (default benchmarks/results/quality[_quick].json)')
     ap.add_argument('--markdown', type=Path, default=None,
                     help='markdown path (default docs/benchmarks[_quick].md)')
+    ap.add_argument('--merge', type=Path, nargs='+', default=None, metavar='JSON',
+                    help='run nothing: write one report from the JSON files of earlier runs '
+                         '(a benchmark run in parts)')
     return ap.parse_args(argv)
+
+
+def merge_reports(paths: list[Path]) -> dict:
+    """One report from several runs' JSON files (datasets in the order given).
+
+    For a benchmark run in parts (e.g. the demo first, then F1 and MovieLens): every part's
+    command, date and duration are kept in the merged report's ``command`` line.
+    """
+    parts = [json.loads(Path(p).read_text(encoding='utf-8')) for p in paths]
+    report = dict(parts[0])
+    report['datasets'], report['runs'] = {}, []
+    for part in parts:
+        for name, data in part['datasets'].items():
+            report['datasets'][name] = data
+            report['runs'] += [r for r in part['runs'] if r['dataset'] == name]
+    report['settings'] = dict(parts[0]['settings'])
+    report['settings']['datasets'] = list(report['datasets'])
+    report['command'] = '`, then `'.join(p['command'] for p in parts)
+    report['date'] = ' and '.join(p['date'] for p in parts)
+    report['total_seconds'] = sum(p['total_seconds'] for p in parts)
+    return report
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.merge:
+        report = merge_reports(args.merge)
+        json_path = args.output or RESULTS_DIR / 'quality.json'
+        md_path = args.markdown or DOCS_DIR / 'benchmarks.md'
+        save(report, json_path, md_path)
+        print(f'wrote {json_path} and {md_path} from {len(args.merge)} runs')
+        return
     settings = dict(QUICK if args.quick else FULL)
     for key, value in (('seeds', args.seeds), ('steps', args.steps),
                        ('sampling_steps', args.sampling_steps), ('movies', args.movies),

@@ -271,15 +271,17 @@ def _uuids(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.ascontiguousarray(chars).view('<U36').ravel().astype(object)
 
 
+def _rel(parent: str, pk: str, child: str, fk: str) -> dict:
+    """One SDV relationship entry."""
+    return {'parent_table_name': parent, 'parent_primary_key': pk,
+            'child_table_name': child, 'child_foreign_key': fk}
+
+
 def _zoo_metadata_dict() -> dict:
     num = integer = {'sdtype': 'numerical'}  # SDV 2.0 infers the integer type from the data
     ident, cat = {'sdtype': 'id'}, {'sdtype': 'categorical'}
     uuid = {'sdtype': 'id', 'regex_format': ZOO_UUID_REGEX}
     day = {'sdtype': 'datetime', 'datetime_format': '%Y-%m-%d'}
-
-    def rel(parent, pk, child, fk):
-        return {'parent_table_name': parent, 'parent_primary_key': pk,
-                'child_table_name': child, 'child_foreign_key': fk}
 
     return {
         'METADATA_SPEC_VERSION': 'V1',
@@ -312,18 +314,18 @@ def _zoo_metadata_dict() -> dict:
             'setting': {'columns': {'key': cat, 'value': num}},  # no PK, no relationships
         },
         'relationships': [
-            rel('country', 'country_id', 'circuit', 'country_id'),
-            rel('circuit', 'circuit_id', 'race', 'circuit_id'),
-            rel('constructor', 'constructor_id', 'race', 'sponsor_id'),
-            rel('race', 'race_id', 'result', 'race_id'),
-            rel('driver', 'driver_id', 'result', 'driver_id'),
-            rel('constructor', 'constructor_id', 'result', 'constructor_id'),
-            rel('result', 'result_id', 'pit_stop', 'result_id'),
-            rel('pit_stop', 'pit_id', 'lap_note', 'pit_id'),
-            rel('race', 'race_id', 'entry', 'race_id'),
-            rel('driver', 'driver_id', 'entry', 'driver_id'),
-            rel('airport', 'code', 'flight', 'origin'),
-            rel('airport', 'code', 'flight', 'destination'),
+            _rel('country', 'country_id', 'circuit', 'country_id'),
+            _rel('circuit', 'circuit_id', 'race', 'circuit_id'),
+            _rel('constructor', 'constructor_id', 'race', 'sponsor_id'),
+            _rel('race', 'race_id', 'result', 'race_id'),
+            _rel('driver', 'driver_id', 'result', 'driver_id'),
+            _rel('constructor', 'constructor_id', 'result', 'constructor_id'),
+            _rel('result', 'result_id', 'pit_stop', 'result_id'),
+            _rel('pit_stop', 'pit_id', 'lap_note', 'pit_id'),
+            _rel('race', 'race_id', 'entry', 'race_id'),
+            _rel('driver', 'driver_id', 'entry', 'driver_id'),
+            _rel('airport', 'code', 'flight', 'origin'),
+            _rel('airport', 'code', 'flight', 'destination'),
         ],
     }
 
@@ -512,10 +514,6 @@ PLANTED_DEPENDENCIES = [
 def _planted_metadata_dict() -> dict:
     num, ident, cat = {'sdtype': 'numerical'}, {'sdtype': 'id'}, {'sdtype': 'categorical'}
 
-    def rel(parent, pk, child, fk):
-        return {'parent_table_name': parent, 'parent_primary_key': pk,
-                'child_table_name': child, 'child_foreign_key': fk}
-
     return {
         'METADATA_SPEC_VERSION': 'V1',
         'tables': {
@@ -531,9 +529,9 @@ def _planted_metadata_dict() -> dict:
                 'amount': num, 'channel': cat}},
         },
         'relationships': [
-            rel('region', 'region_id', 'customer', 'region_id'),
-            rel('customer', 'customer_id', 'purchase', 'customer_id'),
-            rel('product', 'product_id', 'purchase', 'product_id'),
+            _rel('region', 'region_id', 'customer', 'region_id'),
+            _rel('customer', 'customer_id', 'purchase', 'customer_id'),
+            _rel('product', 'product_id', 'purchase', 'product_id'),
         ],
     }
 
