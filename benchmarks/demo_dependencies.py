@@ -2,9 +2,11 @@
 
 The graph-blind baseline is the same model with ``n_hops=0`` (no message passing; it still
 sees each row's own child counts). Prints the dependence strength of each planted pair in
-the real data and in each synthetic database (sampled at scale 1).
+the real data and in each synthetic database (sampled at scale 1), and the spread of every
+parent column (synthetic std / real std).
 
-    python benchmarks/demo_dependencies.py --steps 1500
+    python benchmarks/demo_dependencies.py            # the library's defaults
+    python benchmarks/demo_dependencies.py --steps 1500 --hops 0 2
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import warnings
 
 from grdm_sdv import GRDMSynthesizer
 from grdm_sdv.datasets import DEMO_DEPENDENCIES, cross_table_association, make_demo_database
+from grdm_sdv.evaluation import column_spread
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('--steps', type=int, default=1500)
+    ap.add_argument('--steps', type=int, default=None, help='training steps (default: the library default)')
     ap.add_argument('--hops', type=int, nargs='+', default=[0, 1, 2])
     ap.add_argument('--customers', type=int, default=600)
     ap.add_argument('--seed', type=int, default=0)
@@ -27,8 +30,10 @@ def main() -> None:
     warnings.filterwarnings('ignore')
     tables, metadata = make_demo_database(args.customers, seed=args.seed)
     rows = {'real': [cross_table_association(tables, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES]}
+    spreads = {}
+    steps = {} if args.steps is None else {'steps': args.steps}
     for k in args.hops:
-        synth = GRDMSynthesizer(metadata, steps=args.steps, n_hops=k, seed=args.seed, verbose=False)
+        synth = GRDMSynthesizer(metadata, n_hops=k, seed=args.seed, verbose=False, **steps)
         t0 = time.perf_counter()
         synth.fit(tables)
         fit_s = time.perf_counter() - t0
@@ -36,12 +41,18 @@ def main() -> None:
         syn = synth.sample(scale=1.0)
         sample_s = time.perf_counter() - t0
         rows[f'n_hops={k}'] = [cross_table_association(syn, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES]
+        spreads[f'n_hops={k}'] = column_spread(tables, syn, metadata)
         print(f'n_hops={k}: fit {fit_s:.1f}s sample {sample_s:.1f}s', flush=True)
     print('| hops | ancestor | descendant | ' + ' | '.join(rows) + ' |')
     print('|---' * (3 + len(rows)) + '|')
     for i, (h, a, d) in enumerate(DEMO_DEPENDENCIES):
         vals = ' | '.join(f'{rows[k][i]:.3f}' for k in rows)
         print(f'| {h} | {a[0]}.{a[1]} | {d[0]}.{d[1]} | {vals} |')
+    print('\n| column | ' + ' | '.join(spreads) + ' |  (synthetic std / real std)')
+    print('|---' * (1 + len(spreads)) + '|')
+    first = next(iter(spreads.values()))
+    for i, r in enumerate(first.itertuples()):
+        print(f'| {r.table}.{r.column} | ' + ' | '.join(f"{s['ratio'].iloc[i]:.3f}" for s in spreads.values()) + ' |')
 
 
 if __name__ == '__main__':
