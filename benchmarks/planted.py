@@ -49,6 +49,7 @@ VARIANTS: dict[str, dict] = {
     'lead0': {'parent_lead': 0.0},
     'posterior': {'sampling_variance': 'posterior'},
     'seeds_loss': {'loss_hops': 0},
+    'summaries': {'child_summaries': True},
 }
 
 #: (parent table, parent column, child table, child column): parent value vs children's mean.

@@ -68,8 +68,10 @@ GRDM_VARIANTS = {
     # the loss on the seed rows only, the posterior variance, 2,000 steps.
     'grdm_joint': {'independent_times': 0.0, 'parent_lead': 0.0, 'loss_hops': 0,
                    'sampling_variance': 'posterior', 'steps': 2000},
+    'grdm_summaries': {'child_summaries': True},
 }
-METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down', 'grdm_joint')
+METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down', 'grdm_joint',
+           'grdm_summaries')
 #: Run unless --methods says otherwise (grdm_down is an opt-in variant; grdm_joint is the
 #: previous version's defaults, measured in the same run).
 DEFAULT_METHODS = ('grdm', 'grdm_joint', 'hma', 'independent', 'links_shuffled', 'ceiling')
@@ -81,6 +83,7 @@ METHOD_LABELS = {
     'ceiling': 'ceiling (real half)',
     'grdm_down': "GRDM, message_direction='down'",
     'grdm_joint': 'GRDM, joint schedule (previous defaults)',
+    'grdm_summaries': 'GRDM, child_summaries=True',
 }
 #: Root table of the split (and of the subsample) per dataset. ``demo``: customers rather
 #: than its ~10 regions (halves of 5 regions would make a very noisy ceiling); ``f1``:

@@ -41,6 +41,7 @@ from .encoding import TableEncoder, known_masks
 from .graph import RelationalGraph
 from .schema import RelationalSchema
 from .structure import StructureModel
+from .summaries import fit_summaries, with_summaries
 from .train import KnownCells, TableTensors, Trainer, generate, resolve_device
 
 if sys.version_info >= (3, 11):  # the regex parser RDT also uses to read regex_format
@@ -121,6 +122,11 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             row, not only the seeds: more signal per step from the subgraphs already
             sampled (rows farther out see a neighbourhood cut at the subgraph's edge).
             (default: ``1``)
+        child_summaries: give every parent table extra generated columns, the mean of each
+            numerical column over its children (``grdm_sdv.summaries``), so siblings can
+            share an effect no parent column shows; dropped from the output. A table kept
+            with ``fixed_tables`` is then conditioned on RePaint-style, not held clean.
+            (default: ``False``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
     """
@@ -152,13 +158,15 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         parent_lead: float = 0.5,
         sampling_variance: str = 'beta',
         loss_hops: int = 1,
+        child_summaries: bool = False,
     ) -> None:
         _check_params(steps=steps, batch_size=batch_size, n_hops=n_hops, hidden_dim=hidden_dim,
                       num_timesteps=num_timesteps, sampling_steps=sampling_steps,
                       fanout=fanout, learning_rate=learning_rate, mixed_precision=mixed_precision,
                       torch_compile=torch_compile, message_direction=message_direction,
                       independent_times=independent_times, parent_lead=parent_lead,
-                      sampling_variance=sampling_variance, loss_hops=loss_hops)
+                      sampling_variance=sampling_variance, loss_hops=loss_hops,
+                      child_summaries=child_summaries)
         super().__init__(metadata, locales=locales)
         self.steps = steps
         self.batch_size = batch_size
@@ -178,6 +186,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         self.parent_lead = parent_lead
         self.sampling_variance = sampling_variance
         self.loss_hops = loss_hops
+        self.child_summaries = child_summaries
         self._table_sizes: dict[str, int] = {}
         self._model: HeteroDenoiser | None = None
         self._loss_history: list[dict] = []
@@ -260,6 +269,10 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             tensors[node[t]] = TableTensors(torch.from_numpy(x_num), torch.from_numpy(x_cat),
                                             enc.num_classes)
 
+        summaries = None
+        if self.child_summaries:
+            summaries = fit_summaries(schema, {t: tensors[node[t]].x_num.numpy() for t in schema.tables}, links)
+            tensors = with_summaries(summaries, tensors, node, schema, links)
         graph = RelationalGraph.build(schema, n_rows, links, nullable, self.message_direction)
         seed = self.seed if self.seed is not None else int(np.random.randint(0, 2**31 - 1))
         device = resolve_device(self.device)
@@ -288,6 +301,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         self._structure = structure
         self._nullable = nullable
         self._encoders = encoders
+        self._summaries = summaries
         self._table_sizes = n_rows
         self._fit_seed = seed
         self._model = fitted_model
@@ -296,6 +310,11 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         self._clean_known = trainer.clean_prob > 0
         self._fit_device = str(device)
         self._fit_seconds = time.perf_counter() - start
+
+    def _summary_width(self, table: str) -> int:
+        """Children-summary columns the model generates for ``table`` (``child_summaries``)."""
+        layout = getattr(self, '_summaries', None)
+        return layout.width(table) if layout is not None else 0
 
     def _categorical_columns(self, table: str, attrs: pd.DataFrame) -> list[str]:
         """Columns the diffusion treats as categories: by sdtype, not by dtype.
@@ -367,12 +386,16 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             enc = self._encoders[t]
             x_num, x_cat = enc.transform(values)
             num_mask, cat_mask, x_cat = known_masks(enc, mask, x_cat, fill_nulls)
+            extra = self._summary_width(t)  # children summaries: unknown, generated
+            if extra:
+                x_num = np.concatenate([x_num, np.zeros((len(x_num), extra), x_num.dtype)], 1)
+                num_mask = np.concatenate([num_mask, np.zeros((len(num_mask), extra), bool)], 1)
             cells[node[t]] = KnownCells(torch.from_numpy(x_num), torch.from_numpy(num_mask),
                                         torch.from_numpy(x_cat), torch.from_numpy(cat_mask))
         start = time.perf_counter()
         out = generate(
             self._model, self._diffusion(), graph,
-            d_num={node[t]: self._encoders[t].d_num for t in schema.tables},
+            d_num={node[t]: self._encoders[t].d_num + self._summary_width(t) for t in schema.tables},
             num_classes={node[t]: self._encoders[t].num_classes for t in schema.tables},
             sampling_steps=self.sampling_steps, generator=generator,
             device=resolve_device(self.device), verbose=self.verbose, known=cells,
@@ -392,7 +415,8 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
                 sampled[t] = keep[t].reset_index(drop=True).copy()
             else:
                 tt = out.pop(node[t])
-                attrs = self._encoders[t].inverse(tt.x_num.numpy(), tt.x_cat.numpy(), rng)
+                enc = self._encoders[t]
+                attrs = enc.inverse(tt.x_num.numpy()[:, :enc.d_num], tt.x_cat.numpy(), rng)
                 del tt
                 sampled[t] = self._finalize_table(t, attrs, links, sampled)
                 if keys_from and t in keys_from and pk:
@@ -1023,7 +1047,7 @@ def _check_params(**params) -> None:
         elif name in ('independent_times', 'parent_lead'):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 bad.append(f"'{name}'={value!r} (a number from 0 to 1)")
-        elif name == 'torch_compile':
+        elif name in ('torch_compile', 'child_summaries'):
             if not isinstance(value, (bool, np.bool_)):
                 bad.append(f"'{name}'={value!r} (True or False)")
         elif name == 'learning_rate':
