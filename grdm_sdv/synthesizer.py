@@ -102,10 +102,10 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             seconds to a minute; it pays off on long runs. (default: ``False``)
         message_direction: ``'both'``: messages flow along every foreign key both ways.
             ``'down'``: parent -> child only; each row then sees its ancestors but not its
-            descendants, which keeps parent tables' marginals (joint denoising with
-            child -> parent messages shrinks parents toward their mean) at the cost of
-            dependencies that only run through children, e.g. between two parents of one
-            table. Measured in the README ("Message direction"). (default: ``'both'``)
+            descendants, which cannot learn dependencies that only run through children,
+            e.g. between two parents of one table. It was the cure for shrinking parents
+            under the one-level sampler; ``parent_lead`` now is (``docs/fidelity.md``).
+            (default: ``'both'``)
         independent_times: share of training subgraphs in which every table is noised at
             its own diffusion time (else one time per subgraph), so the model can denoise a
             table next to tables at other noise levels. (default: ``0.5``)
