@@ -117,7 +117,7 @@ class HeteroSAGELayer(nn.Module):
         hidden: hidden width.
 
     Shapes: ``h`` node type -> ``(n, hidden)``; ``csr`` edge type -> ``(rowptr (n_dst + 1,),
-    src (E,))``; ``film`` node type -> ``(n, hidden)`` or ``(1, hidden)``.
+    src (E,))``; ``time`` node type -> :class:`TimeRows`.
     """
 
     def __init__(self, node_types: list[str], edge_types: list[EdgeType], hidden: int) -> None:
@@ -181,7 +181,7 @@ class HeteroSAGELayer(nn.Module):
                     if et[2] == k and et in csr and len(csr[et][1]) and n[et[0]] and n_out[k]]
                 for k in self.node_types}
         chunk = chunk_size or max(1, max(n_out.values(), default=1))
-        # Project the smaller side first (the projection commutes with a mean or a sum):
+        # Project the smaller side first (the projection commutes with the mean):
         # parent rows before their gather to many children; a child -> parent mean after.
         proj = {et: nn.functional.linear(h[et[0]], self.lin[_key(et)].weight)
                 for ets in into.values() for et in ets if n[et[0]] < n_out[et[2]]}

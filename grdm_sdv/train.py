@@ -2,8 +2,10 @@
 
 ``Trainer`` owns the optimizer, the EMA weights and the loss history; one step samples
 disjoint K-hop subgraphs around seed rows of every table, noises each subgraph at its own
-time, and trains the denoiser to predict the noise (numbers) and the clean tokens
-(categories) of the seed rows. ``generate`` runs the reverse chain on a whole graph at once.
+time (or each table of it at a time of its own), and trains the denoiser to predict the
+noise (numbers) and the clean tokens (categories) of the seed rows and the rows within
+``loss_hops`` of them. ``generate`` runs the reverse chain on a whole graph at once, every
+table on its own grid of times (parents ahead of their children with ``parent_lead``).
 """
 
 from __future__ import annotations
