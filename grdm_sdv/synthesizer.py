@@ -122,11 +122,12 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             row, not only the seeds: more signal per step from the subgraphs already
             sampled (rows farther out see a neighbourhood cut at the subgraph's edge).
             (default: ``1``)
-        child_summaries: give every parent table extra generated columns, the mean of each
-            numerical column over its children (``grdm_sdv.summaries``), so siblings can
-            share an effect no parent column shows; dropped from the output. A table kept
-            with ``fixed_tables`` is then conditioned on RePaint-style, not held clean.
-            (default: ``False``)
+        child_summaries: experimental. Give every parent table extra generated columns, the
+            mean of each numerical column over its children (``grdm_sdv.summaries``), so
+            siblings can share an effect no parent column shows; dropped from the output.
+            Measured to help exactly that and to cost a little everywhere else
+            (``docs/fidelity.md``). A table kept with ``fixed_tables`` is then conditioned
+            on RePaint-style, not held clean. (default: ``False``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
     """

@@ -236,3 +236,17 @@ def test_downward_messages_only_keep_parent_to_child_edges_and_features():
         assert torch.equal(both.struct[k], down.struct[k])
     with pytest.raises(ValueError, match='direction'):
         RelationalGraph.edge_types(schema, 'up')
+
+
+def test_table_timesteps_let_parents_lead_their_children():
+    d = MixedDiffusion(100)
+    levels = {'root': 0, 'child': 1, 'grandchild': 2}
+    grids = d.set_table_timesteps(20, levels, lead=0.5)
+    for g in grids.values():
+        assert len(g) == 21 and g[0] == 1.0 and g[-1] == 0.0
+        assert all(a >= b for a, b in zip(g, g[1:]))
+    for i in range(21):  # a parent is never noisier than its child
+        assert grids['root'][i] <= grids['child'][i] <= grids['grandchild'][i]
+    assert grids['root'][10] == 0.0 and grids['grandchild'][10] == 1.0  # lead 0.5 over 2 levels
+    joint = d.set_table_timesteps(20, levels, lead=0.0)
+    assert all(g == d.set_timesteps(20).tolist() for g in joint.values())
