@@ -458,6 +458,9 @@ def write_markdown(path: Path, report: dict) -> None:
         "seed(s) only, as HMA's sampling is slow (about 8 min for 500 movies on 2 cores).",
         '* **per-table (n_hops=0)**: the same GRDM with `n_hops=0`: same structure model and '
         'per-table diffusion, no message passing (graph-blind).',
+        *[f"* **{METHOD_LABELS[m]}**: the same GRDM with "
+          + ', '.join(f'`{k}={v!r}`' for k, v in GRDM_VARIANTS[m].items()) + '.'
+          for m in settings['methods'] if m in GRDM_VARIANTS and m not in ('grdm', 'independent')],
         '* **links shuffled**: the holdout half with every foreign-key column randomly permuted '
         'within its table: real tables and children-per-parent counts, no dependence across '
         'tables. Scored against the training half like the ceiling, so the two differ only in '
