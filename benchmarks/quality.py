@@ -184,9 +184,9 @@ def grdm_defaults() -> dict:
 def run_grdm(train, metadata, seed, settings, **options):
     from grdm_sdv import GRDMSynthesizer
 
-    kwargs = {'seed': seed, 'verbose': False}
+    kwargs = {'seed': seed, 'verbose': False, **options}
+    # Steps given on the command line (or by --quick) apply to every GRDM variant.
     kwargs.update({k: settings[k] for k in ('steps', 'sampling_steps') if settings[k] is not None})
-    kwargs.update(options)
     synth = GRDMSynthesizer(metadata, **kwargs)
     start = time.perf_counter()
     synth.fit(train)
@@ -450,7 +450,8 @@ def write_markdown(path: Path, report: dict) -> None:
         + ''.join(f', {k}={settings[k]}' for k in ('steps', 'sampling_steps') if settings[k] is not None)
         + ')`, fitted on the training half, `sample(scale=1.0)`; other parameters at the '
         'library defaults: ' + ', '.join(f'{k}={v!r}' for k, v in settings['grdm_defaults'].items()
-                                         if k not in ('locales', 'verbose', 'seed', 'device'))
+                                         if k not in ('locales', 'verbose', 'seed', 'device')
+                                         and settings.get(k) is None)
         + '.',
         '* **HMA**: `sdv.multi_table.HMASynthesizer(metadata)` with its defaults, '
         '`sample_scale(1.0)`, where it accepts the schema (it refuses more than 5 tables or a '
