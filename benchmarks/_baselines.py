@@ -22,7 +22,10 @@ or its ``to_dict()`` form) and draws from a ``numpy.random.Generator`` the calle
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -242,3 +245,18 @@ def root_coverage(metadata: Any, root: str) -> dict[str, str]:
         else:
             coverage[table] = 'shared (rows referenced by both parts are in both)'
     return coverage
+
+
+def package_at(ref: str) -> tuple[str | None, str | None]:
+    """``(folder, short sha)``: ``grdm_sdv`` as it was at git ``ref``, extracted to a temporary
+    folder to be imported first through PYTHONPATH; ``(None, None)`` if ``ref`` is unknown."""
+    repo = Path(__file__).resolve().parents[1]
+    sha = subprocess.run(['git', '-C', str(repo), 'rev-parse', '--short', ref],
+                         capture_output=True, text=True).stdout.strip() or None
+    if sha is None:
+        return None, None
+    folder = tempfile.mkdtemp(prefix=f'grdm-{sha}-')
+    archive = subprocess.run(['git', '-C', str(repo), 'archive', sha, 'grdm_sdv'],
+                             capture_output=True, check=True).stdout
+    subprocess.run(['tar', '-x', '-C', folder], input=archive, check=True)
+    return folder, sha

@@ -141,16 +141,6 @@ def _run(variant: str, params: dict, data_path: str, code_dir: str | None) -> di
     return res
 
 
-def _baseline_dir(ref: str) -> tuple[str, str]:
-    sha = subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', ref],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    folder = tempfile.mkdtemp(prefix=f'grdm-{sha}-')
-    archive = subprocess.run(['git', '-C', str(REPO), 'archive', sha, 'grdm_sdv'],
-                             capture_output=True, check=True).stdout
-    subprocess.run(['tar', '-x', '-C', folder], input=archive, check=True)
-    return folder, sha
-
-
 def _table(rows: dict[str, dict[str, float]], real: dict[str, float] | None, title: str) -> str:
     names = list(rows)
     keys = list(next(iter(rows.values())).keys()) if rows else []
@@ -215,7 +205,11 @@ def main(argv=None) -> None:
 
     runs = [(v, VARIANTS[v], None) for v in args.variants]
     if args.baseline:
-        folder, sha = _baseline_dir(args.baseline)
+        from _baselines import package_at
+
+        folder, sha = package_at(args.baseline)
+        if folder is None:
+            ap.error(f'--baseline {args.baseline!r} is not a git ref of this repository')
         runs.insert(0, (f'previous ({sha})', {}, folder))
     tables, metadata = make_planted_database(n_regions=args.regions, seed=0)
     data_path = tempfile.mktemp(suffix='.pkl')

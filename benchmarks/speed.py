@@ -25,7 +25,6 @@ import platform
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -187,18 +186,12 @@ def main() -> None:
         return
     import torch
 
-    repo = Path(__file__).resolve().parents[1]
+    from _baselines import package_at
+
     baseline_dir, baseline_sha = None, None
     if args.baseline != 'none':
-        baseline_sha = subprocess.run(['git', '-C', str(repo), 'rev-parse', '--short', args.baseline],
-                                      capture_output=True, text=True).stdout.strip() or None
-        if baseline_sha:
-            # The package as it was at that commit, imported first through PYTHONPATH.
-            baseline_dir = tempfile.mkdtemp(prefix=f'grdm-{baseline_sha}-')
-            archive = subprocess.run(['git', '-C', str(repo), 'archive', baseline_sha, 'grdm_sdv'],
-                                     capture_output=True, check=True).stdout
-            subprocess.run(['tar', '-x', '-C', baseline_dir], input=archive, check=True)
-        else:
+        baseline_dir, baseline_sha = package_at(args.baseline)
+        if baseline_sha is None:
             print(f'baseline {args.baseline!r} not found; timing the current code only')
 
     def worker(size: int, code_dir: str | None, hma: bool) -> dict | None:

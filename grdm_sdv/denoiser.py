@@ -165,8 +165,8 @@ class HeteroDenoiser(nn.Module):
             h[k] = chunked(len(x_num[k]), self.hidden, chunk or len(x_num[k]), dev,
                            lambda a, b, io=io, k=k, tr=tr: io.encode(
                                x_num[k][a:b], x_cat[k][a:b], struct[k][a:b]) + tr.gather(tr.emb, a, b))
+        last = len(next(iter(hop_ptr.values()))) - 1 if hop_ptr else 0
         for i, layer in enumerate(self.layers):
-            last = len(next(iter(hop_ptr.values()))) - 1 if hop_ptr else 0
             n_out = ({k: hop_ptr[k][min(self.num_layers - i + out_hops, last)] for k in self.node_types}
                      if hop_ptr is not None else None)
             h = layer(h, csr, time, n_out, chunk, compiled)
