@@ -38,6 +38,9 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / 'benchmarks' / 'results' / 'planted.json'
 
 #: Variant name -> GRDMSynthesizer keyword arguments (on top of the bench's steps/seed).
+#: A variant's key for sampling-time settings: name suffix -> attributes set after one fit.
+SAMPLINGS = 'samplings'
+
 VARIANTS: dict[str, dict] = {
     'default': {},
     # The previous defaults: every table at one noise level, seeds-only loss, beta~ variance.
@@ -50,6 +53,9 @@ VARIANTS: dict[str, dict] = {
     'posterior': {'sampling_variance': 'posterior'},
     'seeds_loss': {'loss_hops': 0},
     'summaries': {'child_summaries': True},
+    # Classifier-free guidance on the neighbourhood: one fit, sampled at several scales.
+    'cfg': {'context_dropout': 0.1,
+            SAMPLINGS: {'': {}, ' w1.5': {'guidance_scale': 1.5}, ' w2': {'guidance_scale': 2.0}}},
 }
 
 #: (parent table, parent column, child table, child column): parent value vs children's mean.
@@ -68,15 +74,21 @@ def _worker(data_path: str, out_path: str, params: dict) -> None:
 
     with open(data_path, 'rb') as fh:
         tables, meta = pickle.load(fh)
+    params = dict(params)
+    samplings = params.pop(SAMPLINGS, {'': {}})
     synth = GRDMSynthesizer(Metadata.load_from_dict(meta), verbose=False, **params)
     start = time.perf_counter()
     synth.fit(tables)
     fit_s = time.perf_counter() - start
-    start = time.perf_counter()
-    synthetic = synth.sample(scale=1.0)
-    sample_s = time.perf_counter() - start
+    out = {}
+    for suffix, attrs in samplings.items():
+        for name, value in attrs.items():
+            setattr(synth, name, value)
+        start = time.perf_counter()
+        synthetic = synth.sample(scale=1.0)
+        out[suffix] = {'synthetic': synthetic, 'fit_s': fit_s, 'sample_s': time.perf_counter() - start}
     with open(out_path, 'wb') as fh:
-        pickle.dump({'synthetic': synthetic, 'fit_s': fit_s, 'sample_s': sample_s}, fh)
+        pickle.dump(out, fh)
 
 
 def _children_mean_corr(tables, metadata, parent, pcol, child, ccol) -> float:
@@ -220,13 +232,12 @@ def main(argv=None) -> None:
     for name, params, code in runs:
         for seed in args.seeds:
             steps = {} if args.steps is None else {'steps': args.steps}
-            res = _run(name, {**steps, **params, 'seed': seed}, data_path, code)
-            if not res:
-                continue
-            sc = score(tables, res['synthetic'], metadata)
-            sc.update(fit_s=res['fit_s'], sample_s=res['sample_s'], seed=seed)
-            results.setdefault(name, []).append(sc)
-            print(f'[{name} seed {seed}] fit {res["fit_s"]:.1f}s sample {res["sample_s"]:.1f}s', flush=True)
+            for suffix, res in _run(name, {**steps, **params, 'seed': seed}, data_path, code).items():
+                sc = score(tables, res['synthetic'], metadata)
+                sc.update(fit_s=res['fit_s'], sample_s=res['sample_s'], seed=seed)
+                results.setdefault(name + suffix, []).append(sc)
+                print(f'[{name + suffix} seed {seed}] fit {res["fit_s"]:.1f}s sample {res["sample_s"]:.1f}s',
+                      flush=True)
     os.unlink(data_path)
 
     def mean(name, part):

@@ -116,6 +116,9 @@ class Trainer:
         loss_hops: the loss covers the rows within this many hops of the seeds (0: the
             seeds only): more training signal per step, from rows whose neighbourhood is
             cut at the subgraph's edge.
+        context_dropout: share of subgraphs in which every message is dropped, so the one
+            network also denoises each row without its neighbours (the unconditional
+            model classifier-free guidance needs, ``generate(guidance_scale > 1)``).
     """
 
     model: HeteroDenoiser
@@ -133,6 +136,7 @@ class Trainer:
     clean_prob: float = 0.0
     independent_times: float = 0.0
     loss_hops: int = 0
+    context_dropout: float = 0.0
     loss_history: list[dict] = field(default_factory=list)
     train_seconds: float = 0.0
 
@@ -217,8 +221,12 @@ class Trainer:
                         tk = torch.where(c, torch.zeros_like(tk), tk)
                     t[k] = tk
                 st = {k: struct[k][batch.node_ids[k]] for k in graph.num_nodes}
+                edges = batch.edge_index
+                if self.context_dropout > 0:
+                    alone = torch.rand(n_seed_total, generator=gen, device=dev) < self.context_dropout
+                    edges = {et: e[:, ~alone[batch.batch[et[2]][e[1]]]] for et, e in edges.items()}
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                    out = net(x_num, x_cat, st, t, batch.edge_index, hop_ptr=batch.hop_ptr,
+                    out = net(x_num, x_cat, st, t, edges, hop_ptr=batch.hop_ptr,
                               compiled=compiled, out_hops=self.loss_hops)
                 l_num_all, l_cat_all = [], []
                 for k in trainable:
@@ -301,6 +309,7 @@ def generate(
     clean_known: bool = False,
     levels: dict[str, int] | None = None,
     parent_lead: float = 0.0,
+    guidance_scale: float = 1.0,
 ) -> dict[str, TableTensors]:
     """Run the reverse chain on the whole graph: all rows of all tables at once.
 
@@ -321,6 +330,10 @@ def generate(
         parent_lead: how far each table's noise level trails its parents' (see
             ``MixedDiffusion.set_table_timesteps``; 0: every table at one time). A model
             trained with ``Trainer.independent_times > 0`` has seen such mixed levels.
+        guidance_scale: classifier-free guidance on the neighbourhood: each step's noise
+            and logits are ``u + w (c - u)``, ``c`` with messages and ``u`` without (a
+            second, message-free pass). ``1``: no guidance, one pass. Needs a model trained
+            with ``Trainer.context_dropout > 0``.
     """
     known = {k: KnownCells(*(x.to(device) for x in (v.x_num, v.num_mask, v.x_cat, v.cat_mask)))
              for k, v in (known or {}).items()}
@@ -362,6 +375,8 @@ def generate(
             times = {k: (0.0 if k in clean else grids[k][i]) for k in graph.num_nodes}
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 h, t_emb = model.propagate(x_num, x_cat, struct, times, step_csr, chunk_size, compiled)
+                alone = (model.propagate(x_num, x_cat, struct, times, {}, chunk_size, compiled)[0]
+                         if guidance_scale != 1 else None)
             for k, n in graph.num_nodes.items():
                 t, s = grids[k][i], grids[k][i + 1]
                 if k in clean or t == s:  # held clean, not started yet, or done
@@ -372,16 +387,33 @@ def generate(
                     b = min(n, a + chunk_size)
                     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                         eps, logits_of = model.head(k, h[k][a:b], t_emb, compiled)
+                        if alone is not None:
+                            eps, logits_of = _guided(guidance_scale, (eps, logits_of),
+                                                     model.head(k, alone[k][a:b], t_emb, compiled))
                     new_num[a:b], new_cat[a:b] = diffusion.step(
                         eps, logits_of, t, s, x_num[k][a:b], x_cat[k][a:b], num_classes[k],
                         generator=gen, temperature=temperature,
                     )
                 x_num[k], x_cat[k] = new_num, new_cat
-            del h
+            del h, alone
             if known:
                 _impose(known, x_num, diffusion, {k: g[i + 1] for k, g in grids.items()}, gen, device)
     model.cpu()
     return {k: TableTensors(x_num[k].cpu(), x_cat[k].cpu(), num_classes[k]) for k in graph.num_nodes}
+
+
+def _guided(w: float, cond: tuple, uncond: tuple) -> tuple:
+    """Classifier-free guidance ``u + w (c - u)`` of ``head``'s ``(eps, logits_of)``."""
+    (eps_c, lc), (eps_u, lu) = cond, uncond
+    eps = eps_u + w * (eps_c - eps_u)
+    if lc is None:
+        return eps, None
+
+    def logits_of(j: int, rows: torch.Tensor) -> torch.Tensor:
+        u = lu(j, rows)
+        return u + w * (lc(j, rows) - u)
+
+    return eps, logits_of
 
 
 def _impose(known, x_num, diffusion, times: dict[str, float], generator, device) -> None:
