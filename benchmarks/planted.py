@@ -53,9 +53,12 @@ VARIANTS: dict[str, dict] = {
     'posterior': {'sampling_variance': 'posterior'},
     'seeds_loss': {'loss_hops': 0},
     'summaries': {'child_summaries': True},
+    # Candidates for the documented larger configuration.
+    'long': {'steps': 3000},
+    'wide': {'hidden_dim': 256},
     # Classifier-free guidance on the neighbourhood: one fit, sampled at several scales.
     'cfg': {'context_dropout': 0.1,
-            SAMPLINGS: {'': {}, ' w1.5': {'guidance_scale': 1.5}, ' w2': {'guidance_scale': 2.0}}},
+            SAMPLINGS: {'': {}, **{f' w{w}': {'guidance_scale': w} for w in (1.15, 1.25, 1.35, 1.5, 2.0)}}},
 }
 
 #: (parent table, parent column, child table, child column): parent value vs children's mean.
