@@ -1,12 +1,13 @@
 """The ``grdm-sdv`` command.
 
     grdm-sdv demo [--output DIR] [--steps N] [--scale S]
-    grdm-sdv fit DATA_DIR --model model.pkl [--steps N] [--n-hops K] [--device auto]
-    grdm-sdv sample MODEL --output DIR [--scale S]
+    grdm-sdv fit DATA --model model.pkl [--tables a,b] [--steps N] [--n-hops K] [--device auto]
+    grdm-sdv sample MODEL --output OUT [--scale S] [--overwrite]
     grdm-sdv evaluate REAL_DIR SYNTH_DIR [--report out.html] [--json out.json]
 
-``DATA_DIR``/``REAL_DIR``/``SYNTH_DIR`` are folders with one CSV per table and an SDV
-``metadata.json`` (the layout ``demo`` and ``sample`` write).
+``DATA``/``OUT`` are folders with one CSV per table and an SDV ``metadata.json`` (the layout
+``demo`` and ``sample`` write), or SQLAlchemy database URLs (``sqlite:///shop.db``,
+``postgresql+psycopg://user@host/db``: ``grdm_sdv.database``).
 """
 
 from __future__ import annotations
@@ -39,8 +40,13 @@ def _print_scores(real, synthetic, metadata, seed: int = 0) -> dict:
             'cardinality_ks': float(card['score'].mean())}
 
 
+def _is_url(target: str) -> bool:
+    return '://' in target
+
+
 def _demo(args: argparse.Namespace) -> int:
     from . import GRDMSynthesizer
+    from .database import check_integrity, write_database
     from .datasets import DEMO_DEPENDENCIES, cross_table_association, make_demo_database, save_csv_folder
 
     tables, metadata = make_demo_database(args.customers, seed=args.seed)
@@ -58,6 +64,12 @@ def _demo(args: argparse.Namespace) -> int:
     out = save_csv_folder(synthetic, metadata, args.output)
     save_csv_folder(tables, metadata, Path(args.output) / 'real')
     print(f'Synthetic CSVs and metadata.json written to {out}/ (the real demo data to {out}/real/)')
+    db = out / 'synthetic.db'
+    write_database(synthetic, f'sqlite:///{db}', metadata, if_exists='replace')
+    print(f'The same synthetic tables as a SQLite database: {db} ('
+          f'{_integrity_line(check_integrity(f"sqlite:///{db}"), "sqlite")}). Open it with\n'
+          f'  sqlite3 {db} ".tables"    or    python -c "import sqlite3; '
+          f"print(sqlite3.connect('{db}').execute('SELECT COUNT(*) FROM customer').fetchone())\"")
     scores = _print_scores(tables, synthetic, metadata, seed=args.seed)
     print('\nPlanted cross-table dependencies (real -> synthetic)')
     for hops, anc, desc in DEMO_DEPENDENCIES:
@@ -70,14 +82,29 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _integrity_line(problems: list[str], dialect: str) -> str:
+    check = 'PRAGMA foreign_key_check' if dialect == 'sqlite' else 'foreign-key check'
+    if not problems:
+        return f'{check}: no violation'
+    return f'{check}: {len(problems)} problem(s): ' + '; '.join(problems[:5])
+
+
 def _fit(args: argparse.Namespace) -> int:
     from . import GRDMSynthesizer
+    from .database import read_database
     from .datasets import load_csv_folder
 
-    tables, metadata = load_csv_folder(args.data)
+    schema = None
+    if _is_url(args.data):
+        chosen = [t.strip() for t in args.tables.split(',') if t.strip()] if args.tables else None
+        tables, metadata, schema = read_database(args.data, chosen)
+        print('Read ' + ', '.join(f'{t} ({len(df)} rows)' for t, df in tables.items()))
+    else:
+        tables, metadata = load_csv_folder(args.data)
     synth = GRDMSynthesizer(metadata, steps=args.steps, n_hops=args.n_hops, device=args.device,
                             seed=args.seed, verbose=not args.quiet)
     synth.fit(tables)
+    synth.database_schema = schema
     synth.save(args.model)
     print(f'Fitted in {synth.get_info()["fit_seconds"]:.1f}s; saved to {args.model}')
     return 0
@@ -88,6 +115,15 @@ def _sample(args: argparse.Namespace) -> int:
 
     synth = GRDMSynthesizer.load(args.model, device=args.device)
     synth.verbose = not args.quiet
+    if _is_url(args.output):
+        from .database import check_integrity, sample_to_database
+
+        rows = sample_to_database(synth, args.output, scale=args.scale,
+                                  if_exists='replace' if args.overwrite else 'fail')
+        dialect = args.output.split(':', 1)[0].split('+', 1)[0]
+        print('Wrote ' + ', '.join(f'{t} ({n} rows)' for t, n in rows.items())
+              + f' to {args.output}; {_integrity_line(check_integrity(args.output), dialect)}')
+        return 0
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
     # Streamed: each table is written as soon as it is decoded and not kept in memory.
@@ -134,15 +170,21 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument('--customers', type=int, default=600, help='size of the demo database')
     d.set_defaults(func=_demo)
 
-    f = sub.add_parser('fit', help='fit on a folder of CSVs + metadata.json and save the model')
-    f.add_argument('data')
+    f = sub.add_parser('fit', help='fit on a database URL or a folder of CSVs + metadata.json, '
+                                   'and save the model')
+    f.add_argument('data', help='a SQLAlchemy URL (sqlite:///shop.db) or a folder')
+    f.add_argument('--tables', default=None,
+                   help='with a URL: comma-separated tables to read (default: all)')
     f.add_argument('--model', required=True, help='where to save the fitted synthesizer')
     model_args(f, 2000)
     f.set_defaults(func=_fit)
 
-    s = sub.add_parser('sample', help='sample from a saved synthesizer into a folder')
+    s = sub.add_parser('sample', help='sample from a saved synthesizer into a folder or a database')
     s.add_argument('model')
-    s.add_argument('--output', required=True)
+    s.add_argument('--output', required=True,
+                   help='a folder, or a SQLAlchemy URL of a new database (sqlite:///synthetic.db)')
+    s.add_argument('--overwrite', action='store_true',
+                   help='with a URL: replace the tables of the same names in a non-empty database')
     s.add_argument('--scale', type=float, default=1.0)
     s.add_argument('--device', default=None)
     s.add_argument('--quiet', action='store_true')

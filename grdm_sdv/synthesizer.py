@@ -141,6 +141,10 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
     """
 
     _synthesizer = _TableProcessor
+    # The source's DDL (a grdm_sdv.database.DatabaseSchema) when the data was read from a
+    # database, so grdm_sdv.database.sample_to_database recreates it; saved with the model.
+    # A class attribute, so files saved before it existed load with None.
+    database_schema = None
     # Share of training subgraphs in which a neighbour table is given clean (time 0), so
     # tables kept at sampling (fixed_tables) are conditioned on exactly, not RePaint-style.
     _CLEAN_PROB = 0.15
@@ -691,15 +695,9 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
                 than the tables would take as DataFrames. The joint denoising itself needs
                 about ``8 * hidden_dim`` bytes per row (1 KiB at the default width).
         """
-        if isinstance(scale, (bool, np.bool_)) or not isinstance(scale, (int, float, np.number)) \
-                or not np.isfinite(scale) or scale <= 0:
-            raise SynthesizerInputError(
-                f"Invalid value for 'scale' ({scale!r}): pass a number greater than 0, "
-                'e.g. scale=2.0 for a database twice the size of the training data.'
-            )
+        _check_scale(scale)
         self._check_output_folder(output_folder_path)
-        if output_folder_path is None or getattr(self, '_composite_keys', None) \
-                or getattr(self, 'constraints', None):
+        if output_folder_path is None or not self._streamable():
             # Multi-table constraints transform the whole sampled database at once.
             data = super().sample_scale(float(scale), batch_size, max_tries_per_batch, output_folder_path)
             if output_folder_path is not None and not return_data:
@@ -709,14 +707,41 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             num_rows=1, main_table_name=list(self.metadata.tables)[0], batch_size=batch_size,
             max_tries_per_batch=max_tries_per_batch, output_folder_path=output_folder_path,
         )
-        with _CsvWriter(output_folder_path, self._output_columns, keep=return_data) as writer:
-            self._sink = writer
-            try:
-                with self._set_temp_numpy_seed(), disable_single_table_logger():
-                    self._sample(scale=float(scale))
-            finally:
-                self._sink = None
+        with _CsvWriter(output_folder_path, keep=return_data) as writer:
+            self.sample_stream(writer, scale, batch_size, max_tries_per_batch)
         return writer.kept if return_data else writer.paths
+
+    def sample_stream(self, sink, scale: float = 1.0, batch_size: int | None = None,
+                      max_tries_per_batch: int = 100) -> None:
+        """Sample at ``scale`` and hand each table to ``sink(table, df)``, parents first.
+
+        ``df`` holds the columns :meth:`sample` returns for the table. Each table is handed
+        over as soon as it is decoded and not kept (only the primary keys its children still
+        need), so the sample can be far larger than the tables would take as DataFrames;
+        ``sink`` writes it somewhere (``sample_scale``'s CSV folder,
+        :func:`grdm_sdv.database.sample_to_database`). With multi-table constraints or
+        composite keys the whole database is sampled first, then handed over table by table.
+        """
+        _check_scale(scale)
+        if not self._streamable():
+            data = super().sample_scale(float(scale), batch_size, max_tries_per_batch)
+            for table in self._schema.tables:
+                sink(table, data[table])
+            return
+        self._validate_sample_input(
+            num_rows=1, main_table_name=list(self.metadata.tables)[0], batch_size=batch_size,
+            max_tries_per_batch=max_tries_per_batch, output_folder_path=None,
+        )
+        self._sink = lambda table, df: sink(table, self._output_columns(table, df))
+        try:
+            with self._set_temp_numpy_seed(), disable_single_table_logger():
+                self._sample(scale=float(scale))
+        finally:
+            self._sink = None
+
+    def _streamable(self) -> bool:
+        """Whether tables can be written one at a time (not under multi-table constraints)."""
+        return not (getattr(self, '_composite_keys', None) or getattr(self, 'constraints', None))
 
     def _output_columns(self, table: str, df: pd.DataFrame) -> pd.DataFrame:
         """The columns SDV returns for ``table`` (metadata order, original names)."""
@@ -744,7 +769,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
 
     def _save_sampled_data(self, sampled_data: dict[str, pd.DataFrame], output_folder_path) -> None:
         """Write ``<table>.csv`` per table, all or nothing (see :class:`_CsvWriter`)."""
-        with _CsvWriter(output_folder_path, lambda t, df: df, keep=False) as writer:
+        with _CsvWriter(output_folder_path, keep=False) as writer:
             for table, df in sampled_data.items():
                 writer(table, df)
 
@@ -985,20 +1010,19 @@ class _CsvWriter:
     error while sampling) leaves no partial files.
     """
 
-    def __init__(self, folder, columns, keep: bool) -> None:
-        self.folder, self.columns, self.keep = Path(folder), columns, keep
+    def __init__(self, folder, keep: bool) -> None:
+        self.folder, self.keep = Path(folder), keep
         self.temporary: dict[str, Path] = {}
         self.paths: dict[str, Path] = {}
         self.kept: dict[str, pd.DataFrame] = {}
 
     def __call__(self, table: str, df: pd.DataFrame) -> None:
-        out = self.columns(table, df)
         tmp = self.folder / f'.{table}.csv.{os.getpid()}.partial'
         self.temporary[table] = tmp
-        out.to_csv(tmp, index=False)
+        df.to_csv(tmp, index=False)
         self.paths[table] = self.folder / f'{table}.csv'
         if self.keep:
-            self.kept[table] = out
+            self.kept[table] = df
 
     def __enter__(self) -> '_CsvWriter':
         return self
@@ -1019,6 +1043,15 @@ class _CsvWriter:
     def _remove(self, renamed: list[Path]) -> None:
         for path in [*self.temporary.values(), *renamed]:
             path.unlink(missing_ok=True)
+
+
+def _check_scale(scale) -> None:
+    if isinstance(scale, (bool, np.bool_)) or not isinstance(scale, (int, float, np.number)) \
+            or not np.isfinite(scale) or scale <= 0:
+        raise SynthesizerInputError(
+            f"Invalid value for 'scale' ({scale!r}): pass a number greater than 0, "
+            'e.g. scale=2.0 for a database twice the size of the training data.'
+        )
 
 
 def _point_estimate(frames: list[pd.DataFrame], columns: dict) -> pd.DataFrame:
