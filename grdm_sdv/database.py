@@ -15,7 +15,6 @@ The SQL type -> sdtype mapping, what the written DDL keeps and the limits are in
 from __future__ import annotations
 
 import datetime
-import logging
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -27,7 +26,6 @@ import pandas as pd
 import sqlalchemy as sa
 from sdv.errors import SynthesizerInputError
 
-LOGGER = logging.getLogger(__name__)
 
 # Rows per INSERT batch (one executemany each).
 BATCH_ROWS = 10_000

@@ -28,7 +28,7 @@ CREATE TABLE coupon (coupon_id INTEGER PRIMARY KEY, pct INTEGER NOT NULL);
 CREATE TABLE customer (customer_id INTEGER PRIMARY KEY,
                        region_id INTEGER NOT NULL REFERENCES region (region_id),
                        email VARCHAR(80) UNIQUE, segment VARCHAR(20) NOT NULL,
-                       signup DATE NOT NULL, is_member BOOLEAN, income REAL);
+                       signup DATE NOT NULL, is_member BOOLEAN, income REAL, nickname TEXT);
 CREATE TABLE product (product_id VARCHAR(8) PRIMARY KEY, category TEXT NOT NULL,
                       price NUMERIC(10, 2) NOT NULL);
 CREATE TABLE "order" (order_id INTEGER PRIMARY KEY,
@@ -56,6 +56,7 @@ def shop_rows(seed: int = 0) -> dict[str, list[dict]]:
         'signup': datetime.date(2020, 1, 1) + datetime.timedelta(days=int(rng.integers(0, 900))),
         'is_member': [True, False, None][int(rng.integers(0, 3))],
         'income': None if rng.random() < 0.2 else float(rng.gamma(2, 20000)),
+        'nickname': f'nick {i}',  # free text: every value distinct
     } for i in range(60)]
     products = [{'product_id': f'P{i:03d}', 'category': str(rng.choice(['toys', 'food', 'books'])),
                  'price': round(float(rng.uniform(1, 90)), 2)} for i in range(15)]
@@ -147,6 +148,7 @@ def test_read_builds_metadata_from_the_schema(shop):
     assert cols['signup']['sdtype'] == 'datetime'
     assert cols['is_member']['sdtype'] == 'boolean'
     assert cols['income']['sdtype'] == 'numerical'
+    assert cols['nickname'] == {'sdtype': 'unknown', 'pii': True}
     assert 'primary_key' not in meta['tables']['note']  # a table without a key stays one
     rels = {(r['child_table_name'], r['child_foreign_key'], r['parent_table_name'])
             for r in meta['relationships']}
@@ -178,6 +180,7 @@ def test_sqlite_round_trip_at_scale_2(shop, shop_fitted, tmp_path):
     assert {t: len(df) for t, df in back.items()} == rows
     assert_integrity(back, metadata)
     assert back['customer']['email'].is_unique
+    assert not back['customer']['nickname'].isin(data['customer']['nickname']).any()  # never copied
     assert back['order']['coupon_id'].isna().any()  # the nullable FK keeps nulls
     assert back['customer']['signup'].dtype == data['customer']['signup'].dtype
     # foreign keys are enforced by the database itself
