@@ -68,7 +68,11 @@ class StructureModel:
             fks = s.parents_of(t)
             if not fks:
                 continue
-            prim = min(fks, key=lambda fk: (self.null_rate[fk.name], s.foreign_keys.index(fk)))
+            # A foreign key that is the table's primary key (1-to-1) is always the primary FK:
+            # its rows then come from the parents' sampled counts, each 0 or 1 as in the data,
+            # so no parent gets two rows with its key.
+            prim = min(fks, key=lambda fk: (fk.column != s.primary_keys.get(t),
+                                            self.null_rate[fk.name], s.foreign_keys.index(fk)))
             self.primary[t] = prim.name
             n_null = int((links[prim.name] < 0).sum())
             self.null_primary[t] = n_null / max(1, n_rows[prim.parent])

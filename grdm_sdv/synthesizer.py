@@ -886,7 +886,10 @@ def _links(schema: RelationalSchema, data: dict[str, pd.DataFrame],
         parent = data[fk.parent]
         index = parent.index if parent.index.name == fk.parent_key or fk.parent_key not in parent \
             else pd.Index(parent[fk.parent_key])
-        values = data[fk.child][fk.column]
+        child = data[fk.child]
+        # A primary key that is also the foreign key (1-to-1) is the index of processed data.
+        values = child[fk.column] if fk.column in child or child.index.name != fk.column \
+            else child.index.to_series(index=range(len(child)))
         idx = pd.Index(index).get_indexer(values)
         unknown = (idx < 0) & values.notna().to_numpy()
         if unknown.any():
