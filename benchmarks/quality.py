@@ -66,19 +66,22 @@ GRDM_VARIANTS = {
     'grdm_down': {'message_direction': 'down'},
     # The defaults before the cross-table fidelity work: every table at one noise level,
     # the loss on the seed rows only, the posterior variance, 2,000 steps.
-    'grdm_joint': {'independent_times': 0.0, 'parent_lead': 0.0, 'loss_hops': 0,
+    'grdm_joint': {'context_dropout': 0.0, 'guidance_scale': 1.0,
+                   'independent_times': 0.0, 'parent_lead': 0.0, 'loss_hops': 0,
                    'sampling_variance': 'posterior', 'steps': 2000},
     'grdm_summaries': {'child_summaries': True},
-    # Classifier-free guidance on the neighbourhood (one fit serves every scale).
-    'grdm_cfg': {'context_dropout': 0.1},
-    'grdm_cfg15': {'context_dropout': 0.1, 'guidance_scale': 1.5},
-    'grdm_cfg2': {'context_dropout': 0.1, 'guidance_scale': 2.0},
+    # The defaults of 0.2.0: no classifier-free guidance.
+    'grdm_v020': {'context_dropout': 0.0, 'guidance_scale': 1.0},
+    # Other guidance scales of the default fit (one fit serves every scale).
+    'grdm_cfg1': {'guidance_scale': 1.0},
+    'grdm_cfg13': {'guidance_scale': 1.3},
+    'grdm_cfg15': {'guidance_scale': 1.5},
 }
 METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down', 'grdm_joint',
-           'grdm_summaries', 'grdm_cfg', 'grdm_cfg15', 'grdm_cfg2')
-#: Run unless --methods says otherwise (grdm_down is an opt-in variant; grdm_joint is the
+           'grdm_summaries', 'grdm_v020', 'grdm_cfg1', 'grdm_cfg13', 'grdm_cfg15')
+#: Run unless --methods says otherwise (the others are opt-in variants; grdm_v020 is the
 #: previous version's defaults, measured in the same run).
-DEFAULT_METHODS = ('grdm', 'grdm_joint', 'hma', 'independent', 'links_shuffled', 'ceiling')
+DEFAULT_METHODS = ('grdm', 'grdm_v020', 'hma', 'independent', 'links_shuffled', 'ceiling')
 METHOD_LABELS = {
     'grdm': 'GRDM',
     'hma': 'HMA',
@@ -86,11 +89,12 @@ METHOD_LABELS = {
     'links_shuffled': 'links shuffled',
     'ceiling': 'ceiling (real half)',
     'grdm_down': "GRDM, message_direction='down'",
-    'grdm_joint': 'GRDM, joint schedule (previous defaults)',
+    'grdm_joint': 'GRDM, joint schedule (0.1 defaults)',
     'grdm_summaries': 'GRDM, child_summaries=True',
-    'grdm_cfg': 'GRDM, context_dropout=0.1',
-    'grdm_cfg15': 'GRDM, context_dropout=0.1, guidance_scale=1.5',
-    'grdm_cfg2': 'GRDM, context_dropout=0.1, guidance_scale=2',
+    'grdm_v020': 'GRDM 0.2.0 defaults (no guidance)',
+    'grdm_cfg1': 'GRDM, guidance_scale=1 (same fit)',
+    'grdm_cfg13': 'GRDM, guidance_scale=1.3 (same fit)',
+    'grdm_cfg15': 'GRDM, guidance_scale=1.5 (same fit)',
 }
 #: Root table of the split (and of the subsample) per dataset. ``demo``: customers rather
 #: than its ~10 regions (halves of 5 regions would make a very noisy ceiling); ``f1``:

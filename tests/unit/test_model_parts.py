@@ -250,3 +250,41 @@ def test_table_timesteps_let_parents_lead_their_children():
     assert grids['root'][10] == 0.0 and grids['grandchild'][10] == 1.0  # lead 0.5 over 2 levels
     joint = d.set_table_timesteps(20, levels, lead=0.0)
     assert all(g == d.set_timesteps(20).tolist() for g in joint.values())
+
+
+def test_guidance_mixes_the_message_free_pass_and_scale_one_is_the_model():
+    """``generate(guidance_scale=w)``: each step's noise is ``u + w (c - u)``; ``w=1`` is one pass."""
+    from grdm_sdv.graph import RelationalGraph
+    from grdm_sdv.train import _guided, generate
+
+    eps_c, eps_u = torch.tensor([[2.0]]), torch.tensor([[1.0]])
+    cond = (eps_c, lambda j, rows: torch.tensor([[3.0, 0.0]])[rows])
+    uncond = (eps_u, lambda j, rows: torch.tensor([[1.0, 0.0]])[rows])
+    eps, logits_of = _guided(1.5, cond, uncond)
+    assert torch.allclose(eps, torch.tensor([[2.5]]))
+    assert torch.allclose(logits_of(0, torch.tensor([0])), torch.tensor([[4.0, 0.0]]))
+    assert torch.equal(_guided(0.0, cond, uncond)[0], eps_u)
+
+    torch.manual_seed(0)
+    nt = ['t0', 't1']
+    ets = [('t1', 'fk0', 't0'), ('t0', 'rev_fk0', 't1')]
+    model = HeteroDenoiser(nt, ets, {'t0': 1, 't1': 1}, {'t0': [], 't1': [2]}, {'t0': 1, 't1': 0},
+                           hidden=8, num_layers=1)
+    c = torch.arange(6)
+    p = c % 3
+    graph = RelationalGraph({'t0': 3, 't1': 6}, {ets[0]: torch.stack([c, p]), ets[1]: torch.stack([p, c])},
+                            {'t0': torch.ones(3, 1), 't1': torch.zeros(6, 0)})
+    passes = []
+    real_propagate = model.propagate
+
+    def spy(x_num, x_cat, struct, t, csr, chunk_size, compiled=None):
+        passes.append(len(csr))
+        return real_propagate(x_num, x_cat, struct, t, csr, chunk_size, compiled)
+
+    model.propagate = spy
+    args = (model, MixedDiffusion(num_timesteps=100), graph, {'t0': 1, 't1': 1}, {'t0': [], 't1': [2]}, 4)
+    generate(*args, torch.Generator().manual_seed(0), torch.device('cpu'), verbose=False)
+    assert passes == [2] * 4  # one pass with messages per step
+    passes.clear()
+    generate(*args, torch.Generator().manual_seed(0), torch.device('cpu'), verbose=False, guidance_scale=2.0)
+    assert passes == [2, 0] * 4  # and one without
