@@ -18,7 +18,6 @@ import datetime
 import logging
 import os
 import pickle
-import sys
 import time
 import warnings
 from collections.abc import Hashable
@@ -43,11 +42,6 @@ from .schema import RelationalSchema
 from .structure import StructureModel
 from .summaries import fit_summaries, with_summaries
 from .train import KnownCells, TableTensors, Trainer, generate, resolve_device
-
-if sys.version_info >= (3, 11):  # the regex parser RDT also uses to read regex_format
-    from re import _parser as _regex_parser
-else:  # pragma: no cover
-    import sre_parse as _regex_parser
 
 LOGGER = logging.getLogger(__name__)
 
@@ -603,6 +597,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         synth = self._table_synthesizers[table]
         proc = synth._data_processor
         df = proc.reverse_transform(attrs)
+        text_keys = set()  # FKs to integer keys that came back as digit strings (beyond int64)
         for fk in self._schema.parents_of(table):
             parent_keys = done[fk.parent][fk.parent_key]
             link = links[fk.name]
@@ -610,10 +605,14 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             if (link < 0).any():
                 values = values.astype(object).where(pd.Series(link >= 0), None)
             df[fk.column] = values.to_numpy()
+            if parent_keys.dtype == object:
+                text_keys.add(fk.column)
         df = synth.reverse_transform_constraints(df)
         for name, dtype in proc._dtypes.items():
             if name not in df.columns:
                 continue
+            if name in text_keys and pd.api.types.is_numeric_dtype(dtype):
+                continue  # a float or Int64 FK would round them: keep the parent's strings
             try:
                 df[name] = df[name].astype(dtype)
             except (TypeError, ValueError, OverflowError):
@@ -953,7 +952,7 @@ def _key_type_errors(meta, data: dict[str, pd.DataFrame]) -> list[str]:
 
 
 def _column_errors(meta, data: dict[str, pd.DataFrame]) -> list[str]:
-    """Unhashable category values (a pandas TypeError in fit) and int keys beyond int64."""
+    """Unhashable category values (a pandas TypeError in fit)."""
     errors = []
     for table, df in data.items():
         columns = meta.tables[table].columns if table in meta.tables else {}
@@ -970,16 +969,6 @@ def _column_errors(meta, data: dict[str, pd.DataFrame]) -> list[str]:
                         'cannot be categories. Convert them, e.g. to strings with '
                         f"data['{table}']['{col}'].astype(str)."
                     )
-            regex = spec.get('regex_format')
-            if regex and pd.api.types.is_integer_dtype(df[col]) \
-                    and _regex_min_length(regex) > _INT64_DIGITS:
-                errors.append(
-                    f"Table '{table}' column '{col}' holds integers, but its regex_format "
-                    f"'{regex}' only makes numbers of {_regex_min_length(regex)} or more digits, "
-                    f'beyond the int64 maximum ({np.iinfo(np.int64).max}). Use a regex of at most '
-                    f'{_INT64_DIGITS - 1} digits, or store the column as strings: '
-                    f"data['{table}']['{col}'].astype(str)."
-                )
     return errors
 
 
@@ -998,17 +987,6 @@ def _unknown_reference_errors(meta, data: dict[str, pd.DataFrame]) -> list[str]:
                 'sdv.utils.drop_unknown_references(data, metadata).'
             )
     return errors
-
-
-_INT64_DIGITS = len(str(np.iinfo(np.int64).max))
-
-
-def _regex_min_length(regex: str) -> int:
-    """Fewest characters a string matching ``regex`` can have (0 if it cannot be parsed)."""
-    try:
-        return int(_regex_parser.parse(regex).getwidth()[0])
-    except Exception:  # noqa: BLE001 - an unparsable regex is SDV's to report
-        return 0
 
 
 class _CsvWriter:
