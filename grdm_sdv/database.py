@@ -35,6 +35,7 @@ FREE_TEXT_MIN_VALUES = 50
 # SDV's generated string keys ('sdv-id-XXXXXX') are this long; a shorter column gets a regex.
 _SDV_ID_LENGTH = 13
 _UUID_REGEX = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}'
+_INT64 = np.iinfo(np.int64)
 
 
 @dataclass(frozen=True)
@@ -475,6 +476,15 @@ class DatabaseWriter:
         values = [_to_sql(df[c.name], _kind(c.type), spec.get(c.name, {}).get('datetime_format'))
                   for c in sa_table.columns]
         names = [c.name for c in sa_table.columns]
+        wide = [c.name for c, vals in zip(sa_table.columns, values) if _kind(c.type) == 'integer'
+                and any(v is not None and not _INT64.min <= v <= _INT64.max for v in vals)]
+        if wide:
+            raise SynthesizerInputError(
+                f"Table '{table}' column(s) {wide} hold integers beyond the 64-bit range of their "
+                'SQL type (keys made by a regex_format of 20 or more digits). Write without the '
+                'stored schema (synthesizer.database_schema = None; such keys then become TEXT), '
+                'or give the keys a regex_format of at most 18 digits. Nothing was written (the '
+                'transaction is rolled back).')
         try:
             sa_table.create(self.conn)
             for start in range(0, len(df), self.batch_rows):
@@ -525,7 +535,7 @@ def _to_sql(values: pd.Series, kind: str | None, datetime_format: str | None = N
         out = parsed.dt.date if kind == 'date' else pd.Series(parsed.dt.to_pydatetime(), dtype=object)
         present = parsed.notna().to_numpy()
     elif kind == 'integer':
-        out = values.map(lambda v: int(round(float(v))) if pd.notna(v) else None)
+        out = values.map(lambda v: _sql_int(v) if pd.notna(v) else None)
     elif kind == 'float':
         out = values.astype(object).map(float)
     elif kind == 'boolean':
@@ -537,6 +547,16 @@ def _to_sql(values: pd.Series, kind: str | None, datetime_format: str | None = N
     else:
         out = values.map(lambda v: v if isinstance(v, str) or pd.isna(v) else str(v))
     return [v if ok else None for v, ok in zip(out.tolist(), present)]
+
+
+def _sql_int(value) -> int:
+    """An INTEGER column's value: ints and digit strings (keys beyond int64) exactly, never
+    through a float; other numbers rounded."""
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip('+-').isdigit():
+        return int(value)
+    return int(round(float(value)))
 
 
 # --- integrity -------------------------------------------------------------------------------

@@ -175,3 +175,17 @@ def test_integer_keys_beyond_int64_streamed(big_ids, tmp_path):
     assert back['account']['id'].str.fullmatch(BIG).all()
     assert back['payment']['card_id'].dropna().isin(back['card']['card_id']).all()
 
+
+def test_integer_keys_beyond_int64_refused_by_a_64_bit_column(big_ids, tmp_path):
+    from sdv.errors import SynthesizerInputError
+
+    from grdm_sdv.database import read_database, write_database
+
+    synth, real, metadata = big_ids
+    source = f'sqlite:///{tmp_path / "source.db"}'
+    write_database(real, source, metadata)  # int64 keys: BIGINT columns
+    _, _, schema = read_database(source)
+    target = tmp_path / 'target.db'
+    with pytest.raises(SynthesizerInputError, match=r"(?s)'account' column\(s\) \['id'\].*64-bit"):
+        write_database(_sample(synth, 1.0), f'sqlite:///{target}', metadata, schema)
+    assert not target.exists()
