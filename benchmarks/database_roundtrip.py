@@ -39,10 +39,11 @@ def _source(args, workdir: Path) -> tuple[str, str]:
     if args.source:
         return 'source', args.source
     folder = DATASETS / 'f1'
-    if folder.exists():
+    if folder.exists() and not args.demo:
         name, (tables, metadata) = 'f1', load_csv_folder(folder)
     else:
-        print(f'{folder} not found: the demo database with {args.customers} customers instead')
+        if not args.demo:
+            print(f'{folder} not found: the demo database with {args.customers} customers instead')
         name, (tables, metadata) = 'demo', make_demo_database(args.customers, seed=args.seed)
     url = f'sqlite:///{workdir / f"{name}.db"}'
     write_database(tables, url, metadata)
@@ -59,12 +60,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--source', default=None, help='read this database instead of building one')
     ap.add_argument('--tables', default=None, help='comma-separated tables to read (default: all)')
-    ap.add_argument('--customers', type=int, default=6000, help='demo database size without F1')
+    ap.add_argument('--demo', action='store_true', help='the generated demo database, not F1')
+    ap.add_argument('--customers', type=int, default=6000, help='demo database size (6,000: ~100k rows)')
     ap.add_argument('--steps', type=int, default=None, help='training steps (default: the library default)')
     ap.add_argument('--scale', type=float, default=1.0)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--target-url', default=None,
                     help='also write the streamed sample here (an empty database), e.g. PostgreSQL')
+    ap.add_argument('--postgres', action='store_true',
+                    help='also write into a PostgreSQL server started here with pgserver (pip install pgserver)')
     args = ap.parse_args()
     warnings.filterwarnings('ignore')
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,12 +90,21 @@ def main() -> None:
         targets = [('sqlite', f'sqlite:///{workdir / "streamed.db"}')]
         if args.target_url:
             targets.append((args.target_url.split(':', 1)[0], args.target_url))
+        if args.postgres:
+            import pgserver
+
+            server = pgserver.get_server(str(workdir / 'pg'), cleanup_mode='stop')
+            server.psql('CREATE DATABASE synthetic;')
+            uri = server.get_uri().replace('postgresql://', 'postgresql+psycopg://')
+            targets.append(('postgresql', uri.replace('/postgres?', '/synthetic?')))
         streamed = {}
         for label, target in targets:
             _, stream_s = _timed(sample_to_database, synth, target, scale=args.scale)
             target_problems, target_check_s = _timed(check_integrity, target)
             streamed[label] = {'sample_write_seconds': stream_s, 'check_seconds': target_check_s,
                                'problems': target_problems}
+        if args.postgres:
+            server.cleanup()
     result = {
         'database': name, 'tables': len(rows), 'rows': n_rows, 'rows_sampled': sum(rows.values()),
         'scale': args.scale, 'steps': synth.steps, 'read_seconds': read_s, 'fit_seconds': fit_s,
