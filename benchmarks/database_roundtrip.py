@@ -2,7 +2,7 @@
 
 The source is F1 (../shared/datasets/f1, 9 tables, ~74k rows) written into a SQLite file
 first; where that folder is absent, the generated demo database (``--customers`` sets its
-size; 6,000 customers make ~100k rows); or any database given with ``--source URL``.
+size; 9,000 customers make ~100k rows); or any database given with ``--source URL``.
 Prints a small table and writes benchmarks/results/database_roundtrip_<name>.json.
 
     python benchmarks/database_roundtrip.py [--source URL] [--steps N] [--scale 1.0]
@@ -61,7 +61,7 @@ def main() -> None:
     ap.add_argument('--source', default=None, help='read this database instead of building one')
     ap.add_argument('--tables', default=None, help='comma-separated tables to read (default: all)')
     ap.add_argument('--demo', action='store_true', help='the generated demo database, not F1')
-    ap.add_argument('--customers', type=int, default=6000, help='demo database size (6,000: ~100k rows)')
+    ap.add_argument('--customers', type=int, default=9000, help='demo database size (9,000: ~100k rows)')
     ap.add_argument('--steps', type=int, default=None, help='training steps (default: the library default)')
     ap.add_argument('--scale', type=float, default=1.0)
     ap.add_argument('--seed', type=int, default=0)

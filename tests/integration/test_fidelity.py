@@ -21,24 +21,60 @@ def planted():
                             sampling_steps=30, seed=0, verbose=False)
     synth.fit(tables)
     np.random.seed(0)
-    return tables, metadata, synth.sample(scale=1.0)
+    return tables, metadata, synth.sample(scale=1.0), synth
 
 
 def test_parents_keep_their_spread(planted):
-    tables, metadata, synthetic = planted
+    tables, metadata, synthetic, _ = planted
     spread = column_spread(tables, synthetic, metadata).set_index(['table', 'column'])['ratio']
     assert spread[('region', 'wealth')] > 0.7, spread.to_dict()
     assert spread[('customer', 'income')] > 0.75, spread.to_dict()
 
 
 def test_planted_one_and_two_hop_dependencies_are_learned(planted):
-    tables, metadata, synthetic = planted
+    tables, metadata, synthetic, _ = planted
     one = cross_table_association(synthetic, metadata, ('region', 'wealth'), ('customer', 'income'))
     two = cross_table_association(synthetic, metadata, ('region', 'wealth'), ('purchase', 'amount'))
     real_one = cross_table_association(tables, metadata, ('region', 'wealth'), ('customer', 'income'))
     real_two = cross_table_association(tables, metadata, ('region', 'wealth'), ('purchase', 'amount'))
     assert one > 0.4 and one < real_one + 0.1, (one, real_one)
     assert two > 0.2 and two < real_two + 0.1, (two, real_two)
+
+
+def test_guidance_strengthens_what_rows_take_from_their_neighbours(planted):
+    """The default guidance (1.15) against none (1) on the same fit: the planted 1-hop and
+    2-hop dependencies come out stronger, and the parents keep their spread."""
+    tables, metadata, guided, synth = planted
+    synth.guidance_scale = 1.0
+    try:
+        np.random.seed(0)
+        plain = synth.sample(scale=1.0)
+    finally:
+        synth.guidance_scale = 1.15
+    for a, d in ((('region', 'wealth'), ('customer', 'income')),
+                 (('region', 'wealth'), ('purchase', 'amount'))):
+        g = cross_table_association(guided, metadata, a, d)
+        u = cross_table_association(plain, metadata, a, d)
+        assert g > u + 0.01, (a, d, g, u)
+    spread = column_spread(tables, guided, metadata).set_index(['table', 'column'])['ratio']
+    assert 0.7 < spread[('region', 'wealth')] < 1.4, spread.to_dict()
+
+
+def test_guidance_needs_a_model_trained_without_messages_too():
+    from sdv.errors import SynthesizerInputError
+
+    tables, metadata = make_planted_database(n_regions=6, seed=3)
+    with pytest.raises(SynthesizerInputError, match='context_dropout'):
+        GRDMSynthesizer(metadata, context_dropout=0.0, guidance_scale=1.5)
+    synth = GRDMSynthesizer(metadata, steps=5, hidden_dim=16, sampling_steps=3, seed=0,
+                            verbose=False, context_dropout=0.0, guidance_scale=1.0)
+    synth.fit(tables)
+    synth.guidance_scale = 2.0
+    with pytest.raises(SynthesizerInputError, match='context_dropout > 0'):
+        synth.sample(scale=1.0)
+    synth.guidance_scale = -1
+    with pytest.raises(SynthesizerInputError, match='guidance_scale'):
+        synth.sample(scale=1.0)
 
 
 def test_child_summaries_are_generated_and_dropped():
