@@ -450,7 +450,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         return sampled
 
     def _guidance(self) -> float:
-        scale = getattr(self, 'guidance_scale', 1.0)
+        scale = self.guidance_scale
         _check_params(guidance_scale=scale)
         if scale != 1 and not getattr(self, '_guidable', False):
             raise SynthesizerInputError(
@@ -824,6 +824,9 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
                 f'({__version__}) cannot read. Refit it with this version, or install '
                 f'grdm-sdv {saved} to use it.'
             )
+        # 0.2.0 files predate guidance: they were fitted without context dropout.
+        state.setdefault('context_dropout', 0.0)
+        state.setdefault('guidance_scale', 1.0)
         self.__dict__.update(state)
 
     def save(self, filepath: str) -> None:
