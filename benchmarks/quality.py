@@ -209,7 +209,7 @@ def run_grdm(train, metadata, seed, settings, cache: dict, **options):
     fit_key = (id(train), seed, sorted((k, repr(v)) for k, v in kwargs.items() if k not in SAMPLING_PARAMS))
     if cache.get('key') == fit_key:
         synth, fit_s = cache['synth'], cache['fit_s']
-        defaults = GRDMSynthesizer(metadata, verbose=False).get_parameters()
+        defaults = grdm_defaults()
         for k in SAMPLING_PARAMS:
             setattr(synth, k, kwargs.get(k, defaults[k]))
     else:
