@@ -16,7 +16,8 @@ import time
 import warnings
 
 from grdm_sdv import GRDMSynthesizer
-from grdm_sdv.datasets import DEMO_DEPENDENCIES, cross_table_association, make_demo_database
+from grdm_sdv.datasets import DEMO_DEPENDENCIES, make_demo_database
+from grdm_sdv.evaluation import cross_table_dependence
 from grdm_sdv.evaluation import column_spread
 
 
@@ -29,7 +30,7 @@ def main() -> None:
     args = ap.parse_args()
     warnings.filterwarnings('ignore')
     tables, metadata = make_demo_database(args.customers, seed=args.seed)
-    rows = {'real': [cross_table_association(tables, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES]}
+    rows = {'real': [cross_table_dependence(tables, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES]}
     spreads = {}
     steps = {} if args.steps is None else {'steps': args.steps}
     for k in args.hops:
@@ -40,7 +41,7 @@ def main() -> None:
         t0 = time.perf_counter()
         syn = synth.sample(scale=1.0)
         sample_s = time.perf_counter() - t0
-        rows[f'n_hops={k}'] = [cross_table_association(syn, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES]
+        rows[f'n_hops={k}'] = [cross_table_dependence(syn, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES]
         spreads[f'n_hops={k}'] = column_spread(tables, syn, metadata)
         print(f'n_hops={k}: fit {fit_s:.1f}s sample {sample_s:.1f}s', flush=True)
     print('| hops | ancestor | descendant | ' + ' | '.join(rows) + ' |')

@@ -5,7 +5,7 @@ parent with Poisson children, a numerical and a categorical 1-hop dependency, a 
 effect shared by siblings, a link table with two parents, a 2-hop dependency), samples at
 scale 1, and prints side by side with the real values:
 
-* each planted strength (``grdm_sdv.datasets.association`` along the foreign keys);
+* each planted strength (``grdm_sdv.evaluation.cross_table_dependence``, the measure ``evaluate`` uses);
 * each table's per-column std ratio (synthetic / real) and marginal distance (KS for
   numbers, total variation for categories);
 * the correlation between a parent value and its children's mean (the reverse chain);
@@ -124,10 +124,11 @@ def _marginals(real, synthetic, metadata) -> list[dict]:
 
 def score(real, synthetic, metadata) -> dict:
     """Every number the bench prints, for one synthetic database."""
-    from grdm_sdv.datasets import PLANTED_DEPENDENCIES, cross_table_association
+    from grdm_sdv.datasets import PLANTED_DEPENDENCIES
+    from grdm_sdv.evaluation import cross_table_dependence
     from grdm_sdv.evaluation import sibling_structure
 
-    planted = {f'{h}-hop {a[0]}.{a[1]} -> {d[0]}.{d[1]}': cross_table_association(synthetic, metadata, a, d)
+    planted = {f'{h}-hop {a[0]}.{a[1]} -> {d[0]}.{d[1]}': cross_table_dependence(synthetic, metadata, a, d)
                for h, a, d in PLANTED_DEPENDENCIES}
     chain = {f'{p}.{pc} ~ mean {c}.{cc}': _children_mean_corr(synthetic, metadata, p, pc, c, cc)
              for p, pc, c, cc in REVERSE_CHAIN}

@@ -10,7 +10,8 @@ import time
 import warnings
 
 from grdm_sdv import GRDMSynthesizer, evaluation
-from grdm_sdv.datasets import DEMO_DEPENDENCIES, cross_table_association, make_demo_database
+from grdm_sdv.datasets import DEMO_DEPENDENCIES, make_demo_database
+from grdm_sdv.evaluation import cross_table_dependence
 
 
 def main() -> None:
@@ -32,7 +33,7 @@ def main() -> None:
         syn = synth.sample(scale=1.0)
         secs = time.perf_counter() - t0
         r = evaluation.evaluate(tables, syn, metadata, detection=False, privacy=False, seed=args.seed)
-        planted = sum(cross_table_association(syn, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES) / len(DEMO_DEPENDENCIES)
+        planted = sum(cross_table_dependence(syn, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES) / len(DEMO_DEPENDENCIES)
         print(f"| {k} | {secs:.1f} | {r['column_shapes']:.3f} | {r['hop_0']:.3f} | {r['hop_1']:.3f} | "
               f"{r['hop_2']:.3f} | {r['hop_1_strong']:.3f} | {r['hop_2_strong']:.3f} | {planted:.3f} |", flush=True)
 

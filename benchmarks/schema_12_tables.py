@@ -20,9 +20,10 @@ from pathlib import Path
 import torch
 
 from grdm_sdv import GRDMSynthesizer
-from grdm_sdv.datasets import cross_table_association, make_relational_zoo
+from grdm_sdv.datasets import make_relational_zoo
+from grdm_sdv.evaluation import cross_table_dependence
 from grdm_sdv.evaluation import k_hop_trends, quality_report, summarize_k_hop
-from grdm_sdv.schema import RelationalSchema
+from grdm_sdv.data.schema import RelationalSchema
 
 #: The zoo's planted dependencies: (ancestor column, descendant column).
 PLANTED = [
@@ -59,8 +60,8 @@ def main() -> None:
     k_hop = summarize_k_hop(trends)
     k_hop_strong = summarize_k_hop(trends, threshold=0.3)
     planted = {f'{a[0]}.{a[1]} -> {d[0]}.{d[1]}': {
-        'real': cross_table_association(tables, metadata, a, d),
-        'synthetic': cross_table_association(synthetic, metadata, a, d),
+        'real': cross_table_dependence(tables, metadata, a, d),
+        'synthetic': cross_table_dependence(synthetic, metadata, a, d),
     } for a, d in PLANTED}
     flights = synthetic['flight']
     structure = {

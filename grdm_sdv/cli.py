@@ -47,7 +47,8 @@ def _is_url(target: str) -> bool:
 def _demo(args: argparse.Namespace) -> int:
     from . import GRDMSynthesizer
     from .database import check_integrity, write_database
-    from .datasets import DEMO_DEPENDENCIES, cross_table_association, make_demo_database, save_csv_folder
+    from .datasets import DEMO_DEPENDENCIES, make_demo_database, save_csv_folder
+    from .evaluation import cross_table_dependence
 
     tables, metadata = make_demo_database(args.customers, seed=args.seed)
     print('Demo database: ' + ', '.join(f'{t} ({len(df)} rows)' for t, df in tables.items()))
@@ -73,8 +74,8 @@ def _demo(args: argparse.Namespace) -> int:
     scores = _print_scores(tables, synthetic, metadata, seed=args.seed)
     print('\nPlanted cross-table dependencies (real -> synthetic)')
     for hops, anc, desc in DEMO_DEPENDENCIES:
-        r = cross_table_association(tables, metadata, anc, desc)
-        s = cross_table_association(synthetic, metadata, anc, desc)
+        r = cross_table_dependence(tables, metadata, anc, desc)
+        s = cross_table_dependence(synthetic, metadata, anc, desc)
         print(f'  {hops}-hop {anc[0]}.{anc[1]} -> {desc[0]}.{desc[1]}: {r:.3f} -> {s:.3f}')
     scores['fit_seconds'], scores['sample_seconds'] = fit_s, sample_s
     with open(out / 'scores.json', 'w') as fh:

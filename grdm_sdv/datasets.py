@@ -17,6 +17,7 @@ scores visibly lower than one that uses it:
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -600,69 +601,35 @@ def make_planted_database(
     return tables, Metadata.load_from_dict(_planted_metadata_dict())
 
 
-def _path_up(relationships: list[dict], child: str, ancestor: str) -> list[dict]:
-    """FK relationships leading from ``child`` up to ``ancestor`` (breadth-first, sorted)."""
-    frontier = [(child, [])]
-    seen = {child}
-    while frontier:
-        nxt = []
-        for table, path in frontier:
-            if table == ancestor:
-                return path
-            rels = sorted((r for r in relationships if r['child_table_name'] == table),
-                          key=lambda r: (r['parent_table_name'], r['child_foreign_key']))
-            for r in rels:
-                if r['parent_table_name'] not in seen:
-                    seen.add(r['parent_table_name'])
-                    nxt.append((r['parent_table_name'], path + [r]))
-        frontier = nxt
-    raise ValueError(f"Table '{ancestor}' is not an ancestor of '{child}'.")
-
-
 def association(x: pd.Series, y: pd.Series) -> float:
-    """Strength of dependence in ``[0, 1]`` between two columns of any kind.
+    """Deprecated: :func:`grdm_sdv.evaluation.pair_strength` is the library's one measure.
 
-    Numeric-numeric: ``|Spearman rho|``; categorical-categorical: Cramer's V;
-    categorical-numeric: the correlation ratio (eta). Rows with a null in either are dropped.
+    Kept for 0.2.1 callers: ``|Pearson r|`` for two numeric columns, else Cramér's V with
+    numbers in 10 quantile bins (0.2.1 measured Spearman and eta here). Rows with a null
+    in either are dropped.
     """
+    from .evaluation import pair_strength
+
+    warnings.warn('datasets.association is deprecated: use grdm_sdv.evaluation.pair_strength '
+                  '(or cross_table_dependence).', DeprecationWarning, stacklevel=2)
     ok = x.notna().to_numpy() & y.notna().to_numpy()
-    x, y = x[ok].reset_index(drop=True), y[ok].reset_index(drop=True)
-    if len(x) < 3:
+    kinds, values = [], []
+    for col in (x[ok], y[ok]):
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        kinds.append('numeric' if numeric else 'categorical')
+        values.append(col.to_numpy(dtype=float) if numeric
+                      else pd.factorize(col.astype(str))[0].astype(float))
+    if len(values[0]) < 3:
         return float('nan')
-    x_num = pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x)
-    y_num = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
-    if x_num and y_num:
-        r = x.rank().corr(y.rank())
-        return float(abs(r)) if np.isfinite(r) else 0.0
-    if not x_num and not y_num:
-        table = pd.crosstab(x.astype(str), y.astype(str)).to_numpy().astype(float)
-        if min(table.shape) < 2:
-            return 0.0
-        expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
-        chi2 = ((table - expected) ** 2 / expected).sum()
-        return float(np.sqrt(chi2 / table.sum() / (min(table.shape) - 1)))
-    cat, num = (x, y) if y_num else (y, x)
-    num = num.astype(float)
-    groups = num.groupby(cat.astype(str))
-    between = (groups.count() * (groups.mean() - num.mean()) ** 2).sum()
-    total = ((num - num.mean()) ** 2).sum()
-    return float(np.sqrt(between / total)) if total > 0 else 0.0
+    return pair_strength(kinds[0], kinds[1], values[0], values[1])
 
 
 def cross_table_association(
     tables: dict[str, pd.DataFrame], metadata, ancestor: tuple[str, str], descendant: tuple[str, str]
 ) -> float:
-    """:func:`association` between an ancestor's column and a descendant's column.
+    """Deprecated alias of :func:`grdm_sdv.evaluation.cross_table_dependence`."""
+    from .evaluation import cross_table_dependence
 
-    Each descendant row is joined to its ancestor row along the foreign keys.
-    """
-    meta = metadata.to_dict() if hasattr(metadata, 'to_dict') else metadata
-    (ta, ca), (td, cd) = ancestor, descendant
-    path = _path_up(meta['relationships'], td, ta)
-    keys = tables[td][path[0]['child_foreign_key']] if path else None
-    for i, rel in enumerate(path):
-        parent = tables[rel['parent_table_name']].set_index(rel['parent_primary_key'])
-        nxt = path[i + 1]['child_foreign_key'] if i + 1 < len(path) else ca
-        keys = pd.Series(parent[nxt].reindex(keys.to_numpy()).to_numpy())
-    values = keys if path else tables[ta][ca]
-    return association(values, tables[td][cd].reset_index(drop=True))
+    warnings.warn('datasets.cross_table_association is deprecated: use '
+                  'grdm_sdv.evaluation.cross_table_dependence.', DeprecationWarning, stacklevel=2)
+    return cross_table_dependence(tables, metadata, ancestor, descendant)

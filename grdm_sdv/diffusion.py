@@ -111,14 +111,19 @@ class MixedDiffusion:
         mask token (index ``K_j`` of column ``j``) substituted, the Gaussian noise, and where
         tokens were masked.
         """
-        eps = torch.randn(x_num.shape, generator=generator, device=x_num.device)
-        ab = self.alpha_bar(t)[:, None]
-        x_num_t = ab.sqrt() * x_num + (1 - ab).sqrt() * eps
+        x_num_t, eps = self.noise_numbers(x_num, t, generator)
         u = torch.rand(x_cat.shape, generator=generator, device=x_cat.device)
         masked = u >= self.keep_prob(t)[:, None]
         mask_tok = torch.tensor(num_classes, dtype=torch.long, device=x_cat.device)
         x_cat_t = torch.where(masked, mask_tok.expand_as(x_cat), x_cat)
         return x_num_t, x_cat_t, eps, masked
+
+    def noise_numbers(self, x_num: torch.Tensor, t: torch.Tensor,
+                      generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x_t, eps)``: the numerical block noised to per-row times ``t`` (``(n,)`` or ``(1,)``)."""
+        eps = torch.randn(x_num.shape, generator=generator, device=x_num.device)
+        ab = self.alpha_bar(t)[:, None]
+        return ab.sqrt() * x_num + (1 - ab).sqrt() * eps, eps
 
     @staticmethod
     def loss(

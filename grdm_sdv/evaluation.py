@@ -49,9 +49,11 @@ __all__ = [
     'EvaluationResult',
     'cardinality_scores',
     'column_spread',
+    'cross_table_dependence',
     'detection_c2st_agg',
     'evaluate',
     'k_hop_trends',
+    'pair_strength',
     'plot_column_distributions',
     'plot_correlation_difference',
     'plot_hops',
@@ -405,6 +407,23 @@ def _contingency_similarity(
     return 1.0 - 0.5 * float(np.abs(p_real - p_syn).sum())
 
 
+def pair_strength(kind_a: str, kind_b: str, a: np.ndarray, b: np.ndarray, bins: int = 10) -> float:
+    """Strength of dependence in ``[0, 1]`` of one column pair: the library's one measure.
+
+    Numeric-numeric: ``|r|`` (Pearson). Other pairs: Cramér's V after binning numeric
+    values into ``bins`` quantile bins of their own values. :func:`k_hop_trends` calls a
+    pair strong by this value of the real data (``real_strength``), and
+    :func:`cross_table_dependence` measures it along foreign keys. ``a``/``b`` are float
+    arrays (categories as integer codes) without NaN; ``kind_*`` is ``'numeric'`` or
+    ``'categorical'``.
+    """
+    if kind_a == _NUMERIC and kind_b == _NUMERIC:
+        return abs(_pearson(a, b))
+    codes_a, _ = _discretize(kind_a, a, a[:0], bins)
+    codes_b, _ = _discretize(kind_b, b, b[:0], bins)
+    return _cramers_v(codes_a, codes_b)
+
+
 def _pair_score(
     kind_a: str,
     kind_b: str,
@@ -428,15 +447,14 @@ def _pair_score(
     syn_a, syn_b = syn_a[syn_mask], syn_b[syn_mask]
     if len(real_a) < 2:
         return None
+    strength = pair_strength(kind_a, kind_b, real_a, real_b, bins)
     if kind_a == _NUMERIC and kind_b == _NUMERIC:
-        real_r = _pearson(real_a, real_b)
         if len(syn_a) == 0:
-            return 'pearson', abs(real_r), 0.0
-        syn_r = _pearson(syn_a, syn_b)
-        return 'pearson', abs(real_r), 1.0 - abs(real_r - syn_r) / 2.0
+            return 'pearson', strength, 0.0
+        real_r, syn_r = _pearson(real_a, real_b), _pearson(syn_a, syn_b)
+        return 'pearson', strength, 1.0 - abs(real_r - syn_r) / 2.0
     real_ca, syn_ca = _discretize(kind_a, real_a, syn_a, bins)
     real_cb, syn_cb = _discretize(kind_b, real_b, syn_b, bins)
-    strength = _cramers_v(real_ca, real_cb)
     if len(syn_a) == 0:
         return 'contingency', strength, 0.0
     return 'contingency', strength, _contingency_similarity(real_ca, real_cb, syn_ca, syn_cb)
@@ -616,6 +634,57 @@ def k_hop_trends(
     if threshold > 0:
         result = result[result['real_strength'] >= threshold].reset_index(drop=True)
     return result
+
+
+def cross_table_dependence(
+    tables: Tables, metadata: Any, ancestor: tuple[str, str], descendant: tuple[str, str],
+    *, bins: int = 10,
+) -> float:
+    """:func:`pair_strength` of an ancestor's column and a descendant's column.
+
+    Each row of the descendant table is joined with the ancestor row its foreign keys lead
+    to (the shortest chain; the first in sorted order when several are as short; the same
+    table: no join), as :func:`k_hop_trends` joins a pair. Rows with a null or a broken
+    link are dropped.
+
+    Args:
+        tables: table name -> DataFrame.
+        metadata: ``sdv.metadata.Metadata`` or its ``to_dict()`` form.
+        ancestor: ``(table, column)``.
+        descendant: ``(table, column)`` of a table at or below ``ancestor``'s.
+        bins: quantile bins of numeric values paired with a categorical column.
+    """
+    meta = _metadata_dict(metadata)
+    (table_a, col_a), (table_d, col_d) = ancestor, descendant
+    _check_inputs(meta, ('tables', tables))
+    if table_a == table_d:
+        chain: tuple[dict, ...] = ()
+    else:
+        chains = [c for start, c in _upward_paths(meta, None)
+                  if start == table_d and c[-1]['parent_table_name'] == table_a]
+        if not chains:
+            raise ValueError(f"Table '{table_a}' is not an ancestor of '{table_d}'.")
+        chain = chains[0]
+    kinds = {}
+    for table, column in (ancestor, descendant):
+        found = [(kind, spec) for name, kind, spec in _attribute_columns(meta, table) if name == column]
+        if not found:
+            raise ValueError(f"'{table}.{column}' is not a numerical, datetime, categorical or "
+                             'boolean attribute column of the metadata.')
+        kinds[table, column] = found[0]
+    values = {}
+    for (table, column), (kind, spec) in kinds.items():
+        series = tables[table][column]
+        values[table, column] = (_numeric_values(series, spec) if kind == _NUMERIC
+                                 else _category_codes(series, series.iloc[:0])[0])
+    rows = np.arange(len(tables[table_d]))
+    ends = _follow_chain(tables, chain, rows)
+    a = values[descendant][rows[ends >= 0]]
+    b = values[ancestor][ends[ends >= 0]]
+    ok = ~(np.isnan(a) | np.isnan(b))
+    if ok.sum() < 2:
+        return float('nan')
+    return pair_strength(kinds[descendant][0], kinds[ancestor][0], a[ok], b[ok], bins)
 
 
 def summarize_k_hop(trends: pd.DataFrame, threshold: float = 0.0) -> dict[int, float]:

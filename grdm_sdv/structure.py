@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .schema import ForeignKey, RelationalSchema
+from .data.schema import ForeignKey, RelationalSchema
 
 
 @dataclass

@@ -4,7 +4,7 @@ It fills the hooks of ``sdv.multi_table.base.BaseMultiTableSynthesizer`` the way
 ``HMASynthesizer`` does, so it drops into code written for HMA:
 
 * SDV/RDT preprocesses every table (datetimes, PII, keys, formats); categorical and boolean
-  columns are passed through raw and encoded by :mod:`grdm_sdv.encoding`;
+  columns are passed through raw and encoded by :mod:`grdm_sdv.data.encoding`;
 * ``_model_tables`` fits the structure model and trains the diffusion denoiser;
 * ``_sample`` samples a new graph, denoises all tables jointly, reverse-transforms each
   table with its RDT processor (new primary keys, fake PII, original formats), fills the
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import importlib
 import os
 import pickle
 import time
@@ -23,7 +24,6 @@ import warnings
 from collections.abc import Hashable
 from pathlib import Path
 
-import cloudpickle
 import numpy as np
 import pandas as pd
 import torch
@@ -34,14 +34,17 @@ from sdv.multi_table.base import BaseMultiTableSynthesizer
 from sdv.single_table.base import BaseSingleTableSynthesizer
 
 from . import __version__
-from .denoiser import HeteroDenoiser
+from .data.encoding import TableEncoder, known_masks
+from .data.graph import RelationalGraph
+from .data.schema import RelationalSchema
+from .data.summaries import fit_summaries, with_summaries
+from .data.tensors import KnownCells, TableTensors
 from .diffusion import MixedDiffusion
-from .encoding import TableEncoder, known_masks
-from .graph import RelationalGraph
-from .schema import RelationalSchema
+from .nn.denoiser import HeteroDenoiser
+from .pipeline import generate
 from .structure import StructureModel
-from .summaries import fit_summaries, with_summaries
-from .train import KnownCells, TableTensors, Trainer, generate, resolve_device
+from .training.runtime import resolve_device
+from .training.trainer import Trainer
 
 LOGGER = logging.getLogger(__name__)
 
@@ -117,7 +120,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
             sampled (rows farther out see a neighbourhood cut at the subgraph's edge).
             (default: ``1``)
         child_summaries: experimental. Give every parent table extra generated columns, the
-            mean of each numerical column over its children (``grdm_sdv.summaries``), so
+            mean of each numerical column over its children (``grdm_sdv.data.summaries``), so
             siblings can share an effect no parent column shows; dropped from the output.
             Measured to help exactly that and to cost a little everywhere else
             (``docs/fidelity.md``). A table kept with ``fixed_tables`` is then conditioned
@@ -849,7 +852,7 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
         """
         try:
             with open(filepath, 'rb') as fh:
-                synth = cloudpickle.load(fh)
+                synth = _Unpickler(fh).load()
         except FileNotFoundError:
             raise
         except SynthesizerInputError as err:  # from __setstate__: a wrong version
@@ -873,6 +876,28 @@ class GRDMSynthesizer(BaseMultiTableSynthesizer):
                           'sampling on CPU.', stacklevel=2)
             synth.device = 'cpu'
         return synth
+
+
+# Modules of 0.2.0/0.2.1 whose classes moved in the 0.2.2 layout: old module -> new homes.
+_MOVED_MODULES = {
+    'grdm_sdv.denoiser': ('grdm_sdv.nn.denoiser',),
+    'grdm_sdv.layers': ('grdm_sdv.nn.hetero', 'grdm_sdv.nn.layers'),
+    'grdm_sdv.encoding': ('grdm_sdv.data.encoding',),
+    'grdm_sdv.schema': ('grdm_sdv.data.schema',),
+    'grdm_sdv.graph': ('grdm_sdv.data.graph',),
+    'grdm_sdv.summaries': ('grdm_sdv.data.summaries',),
+}
+
+
+class _Unpickler(pickle.Unpickler):
+    """cloudpickle's reader that also finds classes saved under their 0.2.0/0.2.1 modules."""
+
+    def find_class(self, module: str, name: str):
+        for new in _MOVED_MODULES.get(module, ()):
+            found = getattr(importlib.import_module(new), name, None)
+            if found is not None:
+                return found
+        return super().find_class(module, name)
 
 
 def _links(schema: RelationalSchema, data: dict[str, pd.DataFrame],

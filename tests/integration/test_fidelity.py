@@ -6,12 +6,14 @@ dependency, and a model whose parents collapse shows a std ratio near 0.5.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from grdm_sdv import GRDMSynthesizer
-from grdm_sdv.datasets import cross_table_association, make_planted_database
-from grdm_sdv.evaluation import column_spread
+from grdm_sdv.datasets import make_planted_database
+from grdm_sdv.evaluation import column_spread, cross_table_dependence
 
 
 @pytest.fixture(scope='module')
@@ -33,29 +35,31 @@ def test_parents_keep_their_spread(planted):
 
 def test_planted_one_and_two_hop_dependencies_are_learned(planted):
     tables, metadata, synthetic, _ = planted
-    one = cross_table_association(synthetic, metadata, ('region', 'wealth'), ('customer', 'income'))
-    two = cross_table_association(synthetic, metadata, ('region', 'wealth'), ('purchase', 'amount'))
-    real_one = cross_table_association(tables, metadata, ('region', 'wealth'), ('customer', 'income'))
-    real_two = cross_table_association(tables, metadata, ('region', 'wealth'), ('purchase', 'amount'))
+    one = cross_table_dependence(synthetic, metadata, ('region', 'wealth'), ('customer', 'income'))
+    two = cross_table_dependence(synthetic, metadata, ('region', 'wealth'), ('purchase', 'amount'))
+    real_one = cross_table_dependence(tables, metadata, ('region', 'wealth'), ('customer', 'income'))
+    real_two = cross_table_dependence(tables, metadata, ('region', 'wealth'), ('purchase', 'amount'))
     assert one > 0.4 and one < real_one + 0.1, (one, real_one)
     assert two > 0.2 and two < real_two + 0.1, (two, real_two)
 
 
 def test_guidance_strengthens_what_rows_take_from_their_neighbours(planted):
-    """The default guidance (1.15) against none (1) on the same fit: the planted 1-hop and
-    2-hop dependencies come out stronger, and the parents keep their spread."""
+    """The default guidance (1.15) against none (1) on the same fit, 3 draws each (one draw
+    of 40 regions varies by about 0.05): the planted 1-hop and 2-hop dependencies come out
+    stronger, and the parents keep their spread."""
     tables, metadata, guided, synth = planted
-    synth.guidance_scale = 1.0
+    draws = {}
     try:
-        np.random.seed(0)
-        plain = synth.sample(scale=1.0)
+        for w in (1.15, 1.0):
+            synth.guidance_scale = w
+            draws[w] = [synth.sample(scale=1.0) for _ in range(3)]
     finally:
         synth.guidance_scale = 1.15
     for a, d in ((('region', 'wealth'), ('customer', 'income')),
                  (('region', 'wealth'), ('purchase', 'amount'))):
-        g = cross_table_association(guided, metadata, a, d)
-        u = cross_table_association(plain, metadata, a, d)
-        assert g > u + 0.01, (a, d, g, u)
+        g, u = (np.mean([cross_table_dependence(x, metadata, a, d) for x in draws[w]])
+                for w in (1.15, 1.0))
+        assert g > u + 0.03, (a, d, g, u)
     spread = column_spread(tables, guided, metadata).set_index(['table', 'column'])['ratio']
     assert 0.7 < spread[('region', 'wealth')] < 1.4, spread.to_dict()
 
@@ -86,7 +90,7 @@ def test_child_summaries_are_generated_and_dropped():
                             verbose=False, child_summaries=True)
     synth.fit(tables)
     assert synth._summary_width('region') == 2 and synth._summary_width('purchase') == 0
-    from grdm_sdv.graph import RelationalGraph
+    from grdm_sdv.data.graph import RelationalGraph
 
     node = RelationalGraph.node_types(synth._schema)
     assert synth._model.io[node['region']].d_num == 1 + 2  # wealth + 2 summaries (income, visits)
@@ -112,3 +116,14 @@ def test_a_0_2_0_model_loads_and_samples_without_guidance():
     assert old.get_parameters()['guidance_scale'] == 1.0
     assert old.get_parameters()['context_dropout'] == 0.0
     assert len(old.sample(scale=1.0)['region']) == len(tables['region'])
+
+
+def test_a_0_2_1_model_file_loads_after_the_layout_change():
+    """A file written by 0.2.1 (classes in the old flat modules) loads and samples whole tables."""
+    path = Path(__file__).parent.parent / 'data' / 'model_0_2_1.pkl'
+    synth = GRDMSynthesizer.load(str(path))
+    assert synth.get_info()['grdm_sdv_version'] == '0.2.1'
+    out = synth.sample(scale=1.0)
+    assert set(out) == {'region', 'product', 'customer', 'order', 'order_item'}
+    assert out['order']['customer_id'].isin(out['customer']['customer_id']).all()
+    assert out['customer']['age'].notna().all()

@@ -20,7 +20,7 @@ from sdv.metadata.errors import InvalidMetadataError
 
 from grdm_sdv import GRDMSynthesizer
 from grdm_sdv.datasets import ZOO_BIG_ID, ZOO_UUID_REGEX, make_demo_database, make_relational_zoo
-from grdm_sdv.schema import RelationalSchema
+from grdm_sdv.data.schema import RelationalSchema
 from tests.conftest import TINY, assert_integrity, children_per_parent
 
 def _fit(metadata, tables, **params) -> GRDMSynthesizer:

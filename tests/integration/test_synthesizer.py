@@ -12,7 +12,8 @@ from sdv.errors import SamplingError, SynthesizerInputError
 from sdv.metadata import Metadata
 
 from grdm_sdv import GRDMSynthesizer
-from grdm_sdv.datasets import cross_table_association, make_demo_database
+from grdm_sdv.datasets import make_demo_database
+from grdm_sdv.evaluation import cross_table_dependence
 from tests.conftest import TINY, assert_integrity, children_per_parent
 
 
@@ -195,13 +196,13 @@ def test_planted_one_hop_dependency_is_learned():
     """GRDM with message passing recovers a 1-hop dependency a graph-blind model cannot."""
     tables, metadata = make_demo_database(n_customers=300, seed=2)
     pair = (('region', 'wealth'), ('customer', 'income'))
-    real = cross_table_association(tables, metadata, *pair)
+    real = cross_table_dependence(tables, metadata, *pair)
     scores = {}
     for hops in (0, 1):
         synth = GRDMSynthesizer(metadata, steps=250, batch_size=256, hidden_dim=64, n_hops=hops,
                                 sampling_steps=30, seed=0, verbose=False)
         synth.fit(tables)
-        scores[hops] = cross_table_association(synth.sample(scale=1.0), metadata, *pair)
+        scores[hops] = cross_table_dependence(synth.sample(scale=1.0), metadata, *pair)
     assert real > 0.8
     assert scores[0] < 0.3, scores  # graph-blind: about no dependence
     assert scores[1] > scores[0] + 0.3, scores

@@ -506,3 +506,30 @@ def test_sibling_structure_sees_children_collapse_toward_typical_values():
     # ... and each region's customers spread over the whole column instead.
     assert out.loc[('customer', 'visits', 'within_std'), 'ratio'].item() > 1.2
     assert out.loc[('customer', 'income', 'between_std'), 'ratio'].item() == 1.0
+
+
+def test_one_dependence_measure_serves_k_hop_and_the_cross_table_check():
+    """``cross_table_dependence`` is the strength ``k_hop_trends`` calls a pair strong by,
+    for a 1-hop and a 2-hop pair of mixed kinds; the old datasets helper is its alias."""
+    import warnings
+
+    from grdm_sdv.datasets import cross_table_association, make_demo_database
+    from grdm_sdv.evaluation import cross_table_dependence
+
+    tables, metadata = make_demo_database(n_customers=150, seed=4)
+    trends = k_hop_trends(tables, tables, metadata).set_index(
+        ['table_a', 'column_a', 'table_b', 'column_b'])['real_strength']
+    for anc, desc in ((('region', 'wealth'), ('customer', 'income')),
+                      (('customer', 'segment'), ('order_item', 'discount')),
+                      (('product', 'category'), ('order_item', 'quantity'))):
+        strength = trends.loc[(desc[0], desc[1], anc[0], anc[1])]
+        strength = float(np.atleast_1d(strength)[0])
+        assert cross_table_dependence(tables, metadata, anc, desc) == pytest.approx(strength)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        old = cross_table_association(tables, metadata, ('region', 'wealth'), ('customer', 'income'))
+    assert any(issubclass(w.category, DeprecationWarning) for w in caught)
+    assert old == pytest.approx(cross_table_dependence(
+        tables, metadata, ('region', 'wealth'), ('customer', 'income')))
+    with pytest.raises(ValueError, match='not an ancestor'):
+        cross_table_dependence(tables, metadata, ('order', 'total'), ('region', 'wealth'))

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 import torch
 
-from grdm_sdv.denoiser import HeteroDenoiser
+from grdm_sdv.nn.denoiser import HeteroDenoiser
 from grdm_sdv.diffusion import MixedDiffusion
-from grdm_sdv.encoding import TableEncoder
-from grdm_sdv.schema import RelationalSchema
+from grdm_sdv.data.encoding import TableEncoder
+from grdm_sdv.data.schema import RelationalSchema
 
 
 def test_encoder_round_trip_with_nulls_and_categories():
@@ -104,7 +104,8 @@ def test_hetero_layer_aggregation_matches_pyg_sageconv():
     """The layer's message/aggregate equals PyG's SAGEConv (no root weight), both ways of projecting."""
     from torch_geometric.nn import SAGEConv
 
-    from grdm_sdv.layers import HeteroSAGELayer, csr_by_destination
+    from grdm_sdv.nn.hetero import HeteroSAGELayer
+    from grdm_sdv.sampling.csr import csr_by_destination
 
     torch.manual_seed(0)
     et = ('s', 'r', 'd')
@@ -126,8 +127,8 @@ def test_hetero_layer_aggregation_matches_pyg_sageconv():
 @pytest.mark.parametrize('chunk', [3, 7, 1000])
 def test_chunked_full_graph_pass_matches_forward(chunk):
     """``propagate`` + ``head`` (sampling's row-chunked pass) is ``forward`` on the full graph."""
-    from grdm_sdv.layers import csr_by_destination as _csr_by_destination
-    from grdm_sdv.train import _CappedNeighbours
+    from grdm_sdv.sampling.csr import csr_by_destination as _csr_by_destination
+    from grdm_sdv.sampling.csr import CappedNeighbours
 
     torch.manual_seed(0)
     node_types = ['t0', 't1', 't2', 't3']  # t1 has two parents; t3 is isolated
@@ -158,7 +159,7 @@ def test_chunked_full_graph_pass_matches_forward(chunk):
     # The sampling-time cap keeps every edge of small rows and `fanout` draws of big ones.
     rowptr, src = csr[edge_types[0]]
     g = torch.Generator().manual_seed(0)
-    new_ptr, new_src = _CappedNeighbours(rowptr, src, 3).draw(g)
+    new_ptr, new_src = CappedNeighbours(rowptr, src, 3).draw(g)
     deg, new_deg = rowptr.diff(), new_ptr.diff()
     assert torch.equal(new_deg, deg.clamp(max=3))
     for i in range(5):
@@ -171,7 +172,7 @@ def test_chunked_full_graph_pass_matches_forward(chunk):
 def test_compiled_blocks_match_eager_and_leave_the_model_picklable():
     import pickle
 
-    from grdm_sdv.layers import FeedForward, compiled_blocks
+    from grdm_sdv.nn.layers import FeedForward, compiled_blocks
 
     torch.manual_seed(0)
     block = FeedForward(16)
@@ -188,8 +189,9 @@ def test_compiled_blocks_match_eager_and_leave_the_model_picklable():
 
 
 def test_generate_holds_wholly_known_tables_clean_at_time_zero():
-    from grdm_sdv.graph import RelationalGraph
-    from grdm_sdv.train import KnownCells, generate
+    from grdm_sdv.data.graph import RelationalGraph
+    from grdm_sdv.data.tensors import KnownCells
+    from grdm_sdv.pipeline import generate
 
     torch.manual_seed(0)
     nt = ['t0', 't1']
@@ -219,7 +221,7 @@ def test_generate_holds_wholly_known_tables_clean_at_time_zero():
 
 
 def test_downward_messages_only_keep_parent_to_child_edges_and_features():
-    from grdm_sdv.graph import RelationalGraph
+    from grdm_sdv.data.graph import RelationalGraph
 
     meta = {'tables': {'p': {'primary_key': 'id', 'columns': {'id': {'sdtype': 'id'}}},
                        'c': {'primary_key': 'cid', 'columns': {'cid': {'sdtype': 'id'}, 'id': {'sdtype': 'id'}}}},
@@ -254,8 +256,8 @@ def test_table_timesteps_let_parents_lead_their_children():
 
 def test_guidance_mixes_the_message_free_pass_and_scale_one_is_the_model():
     """``generate(guidance_scale=w)``: each step's noise is ``u + w (c - u)``; ``w=1`` is one pass."""
-    from grdm_sdv.graph import RelationalGraph
-    from grdm_sdv.train import _guided, generate
+    from grdm_sdv.data.graph import RelationalGraph
+    from grdm_sdv.pipeline import _guided, generate
 
     eps_c, eps_u = torch.tensor([[2.0]]), torch.tensor([[1.0]])
     cond = (eps_c, lambda j, rows: torch.tensor([[3.0, 0.0]])[rows])

@@ -2,7 +2,7 @@
 
 import torch
 
-from grdm_sdv.neighbors import NeighborSampler
+from grdm_sdv.sampling.neighbors import NeighborSampler
 
 
 def _graph():
@@ -53,7 +53,7 @@ def test_seeds_of_the_same_node_get_separate_copies():
 
 def test_trimmed_forward_matches_full_forward_on_seeds():
     """Layer trimming (only rows within K-1-l hops updated at layer l) changes nothing for seeds."""
-    from grdm_sdv.denoiser import HeteroDenoiser
+    from grdm_sdv.nn.denoiser import HeteroDenoiser
 
     torch.manual_seed(0)
     n = {'p': 20, 'c': 200}

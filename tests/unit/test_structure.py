@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grdm_sdv.schema import RelationalSchema
+from grdm_sdv.data.schema import RelationalSchema
 from grdm_sdv.structure import StructureModel, _duplicated
 
 

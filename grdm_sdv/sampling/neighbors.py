@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .graph import EdgeType
+from ..data.graph import EdgeType
 
 
 @dataclass
@@ -187,6 +187,6 @@ class NeighborSampler:
             s = s_perm[torch.searchsorted(s_sorted, s_key)]
             d = d_perm[torch.searchsorted(d_sorted, d_key)]
             # Repeated draws are kept, as full-graph sampling keeps them
-            # (``train._CappedNeighbours``): one neighbour rule for training and sampling.
+            # (``sampling.csr.CappedNeighbours``): one neighbour rule for training and sampling.
             edge_index[et] = torch.stack([s, d])
         return SubgraphBatch(node_ids, batch, edge_index, num_seeds, hop_ptr)

@@ -1,105 +1,24 @@
-"""The denoiser's building blocks: the per-row feed-forward block and one hetero layer.
+"""The one message-passing layer of the model (PyG's message/aggregate/update split).
 
-:class:`HeteroSAGELayer` is the one message-passing layer of the model. Training (K-hop
-subgraph batches) and full-graph sampling (row chunk by row chunk) both call it, on edges
-held as a CSR sorted by destination, so the two paths cannot drift apart. It follows PyG's
-split: :meth:`~HeteroSAGELayer.message` (gather the sources' states, projected),
-:meth:`~HeteroSAGELayer.aggregate` (the mean per destination and edge type, summed over
-edge types as ``HeteroConv(aggr='sum')``) and
-:meth:`~HeteroSAGELayer.update` (root weight, time FiLM, residual feed-forward block).
+:class:`HeteroSAGELayer`: training (K-hop subgraph batches) and full-graph sampling (row
+chunk by row chunk) both call it, on edges held as a CSR sorted by destination
+(:func:`grdm_sdv.sampling.csr.csr_by_destination`), so the two paths cannot drift apart.
+:meth:`~HeteroSAGELayer.message` gathers the sources' states, projected;
+:meth:`~HeteroSAGELayer.aggregate` takes the mean per destination and edge type, summed
+over edge types as ``HeteroConv(aggr='sum')``; :meth:`~HeteroSAGELayer.update` applies
+the root weight, the time FiLM and the residual feed-forward block.
+
+A new aggregation goes in :meth:`~HeteroSAGELayer.aggregate` (or a subclass overriding it).
 """
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 from torch import nn
 
-EdgeType = tuple[str, str, str]
-CSR = tuple[torch.Tensor, torch.Tensor]
-
-def csr_by_destination(edge_index: torch.Tensor, n_dst: int) -> CSR:
-    """``(rowptr, src)`` with the sources of destination ``i`` at ``src[rowptr[i]:rowptr[i+1]]``.
-
-    Repeated edges are kept (a neighbour drawn twice counts twice, in training and sampling).
-    """
-    dst = edge_index[1]
-    order = torch.argsort(dst, stable=True)
-    rowptr = torch.zeros(n_dst + 1, dtype=torch.long, device=dst.device)
-    rowptr[1:] = torch.cumsum(torch.bincount(dst, minlength=n_dst), 0)
-    return rowptr, edge_index[0][order].contiguous()
-
-
-def chunked(n: int, width: int, chunk: int, device, fn) -> torch.Tensor:
-    """Fill an ``(n, width)`` tensor with ``fn(a, b)`` for consecutive row ranges of ``chunk`` rows."""
-    if chunk >= n:
-        return fn(0, n) if n else torch.zeros((0, width), device=device)
-    out = None
-    for a in range(0, n, chunk):
-        part = fn(a, min(n, a + chunk))
-        if out is None:
-            out = torch.empty((n, part.size(1)), dtype=part.dtype, device=device)
-        out[a:a + len(part)] = part
-    return out
-
-
-class TimeRows:
-    """The time embedding of a node type's rows: distinct embeddings and each row's index.
-
-    Rows share few distinct times (one per table in sampling, one per subgraph in
-    training), so per-time work (the FiLM projections) is done once per distinct time and
-    gathered. ``index=None``: every row has ``emb[0]``.
-    """
-
-    def __init__(self, emb: torch.Tensor, index: torch.Tensor | None = None) -> None:
-        self.emb, self.index = emb, index
-
-    def gather(self, values: torch.Tensor, a: int, b: int) -> torch.Tensor:
-        """``values`` (one row per distinct time) for rows ``a:b``, broadcastable."""
-        return values[:1] if self.index is None else values[self.index[a:b]]
-
-
-class FeedForward(nn.Module):
-    """``LayerNorm -> Linear(d, d) -> SiLU -> Linear(d, d)``: the per-row block.
-
-    No width expansion: full-graph sampling is bound by these elementwise passes over every
-    row, and a 2x expansion measured no better on the demo's planted dependencies.
-    """
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.net = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.SiLU(),
-                                 nn.Linear(dim, dim))
-
-    def forward(self, x: torch.Tensor, compiled=None) -> torch.Tensor:
-        norm, lin1, _, lin2 = self.net
-        fn = compiled if compiled is not None else _feed_forward
-        return fn(x, norm.weight, norm.bias, lin1.weight, lin1.bias, lin2.weight, lin2.bias)
-
-
-def _feed_forward(x, ln_w, ln_b, w1, b1, w2, b2):
-    x = nn.functional.layer_norm(x, (x.size(-1),), ln_w, ln_b)
-    return nn.functional.linear(nn.functional.silu(nn.functional.linear(x, w1, b1)), w2, b2)
-
-
-_COMPILED: dict[str, object] = {}
-
-
-@contextlib.contextmanager
-def compiled_blocks(enabled: bool = True):
-    """Yield the compiled per-row block (``torch.compile``, dynamic rows), or ``None``.
-
-    Weights are arguments, so one compiled kernel serves every block of every table; the
-    caller passes it down (nothing compiled is stored on a model, so it still pickles).
-    The first call compiles (seconds to a minute).
-    """
-    if not enabled:
-        yield None
-        return
-    if 'ff' not in _COMPILED:  # a cache of a pure function: same kernel for every caller
-        _COMPILED['ff'] = torch.compile(_feed_forward, dynamic=True)
-    yield _COMPILED['ff']
+from ..data.graph import EdgeType
+from ..sampling.csr import CSR
+from .layers import FeedForward, TimeRows, chunked
 
 
 class HeteroSAGELayer(nn.Module):
@@ -211,5 +130,4 @@ def _key(edge_type: EdgeType) -> str:
     return '__'.join(edge_type)
 
 
-__all__ = ['FeedForward', 'HeteroSAGELayer', 'TimeRows', 'chunked',
-           'compiled_blocks', 'csr_by_destination']
+__all__ = ['HeteroSAGELayer']

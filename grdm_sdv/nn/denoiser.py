@@ -14,8 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .graph import EdgeType
-from .layers import FeedForward, HeteroSAGELayer, TimeRows, chunked, compiled_blocks, csr_by_destination
+from ..data.graph import EdgeType
+from ..sampling.csr import csr_by_destination
+from .hetero import HeteroSAGELayer
+from .layers import FeedForward, TimeRows, chunked, compiled_blocks
 
 __all__ = ['HeteroDenoiser', 'TableIO', 'TimeEmbedding', 'compiled_blocks']
 

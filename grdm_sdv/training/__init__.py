@@ -1,0 +1,1 @@
+"""Training: the ``Trainer`` (``trainer``) and where it runs (``runtime``: device, torchrun, precision)."""
