@@ -23,7 +23,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.preprocessing import QuantileTransformer
+
+from .graph import RelationalGraph
+from .tensors import TableTensors
 
 _NULL = '__grdm_null__'
 _RARE = '__grdm_rare__'
@@ -210,3 +214,28 @@ def known_masks(
     num_mask = np.stack(num, 1) if num else np.zeros((n, 0), bool)
     cat_mask = np.stack(cat, 1) if cat else np.zeros((n, 0), bool)
     return num_mask, cat_mask, x_cat
+
+
+def encode_tables(schema, tables: dict[str, pd.DataFrame], categorical) -> tuple[dict, dict]:
+    """Fit one :class:`TableEncoder` per table and encode its attribute columns.
+
+    Args:
+        schema: the :class:`~grdm_sdv.data.schema.RelationalSchema` (its FK columns are
+            links, not attributes).
+        tables: table -> processed DataFrame.
+        categorical: ``categorical(table, attrs)`` -> the columns to treat as categories.
+
+    Returns:
+        ``(encoders, tensors)``: table -> encoder, and node type -> ``TableTensors``.
+    """
+    node = RelationalGraph.node_types(schema)
+    encoders, tensors = {}, {}
+    for t in schema.tables:
+        df = tables[t]
+        fk_cols = {fk.column for fk in schema.parents_of(t)}
+        attrs = df[[c for c in df.columns if c not in fk_cols]]
+        enc = TableEncoder(categorical(t, attrs)).fit(attrs)
+        x_num, x_cat = enc.transform(attrs)
+        encoders[t] = enc
+        tensors[node[t]] = TableTensors(torch.from_numpy(x_num), torch.from_numpy(x_cat), enc.num_classes)
+    return encoders, tensors

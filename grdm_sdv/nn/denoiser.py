@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.graph import EdgeType
+from ..data.graph import EdgeType, RelationalGraph
 from ..sampling.csr import csr_by_destination
 from .hetero import HeteroSAGELayer
 from .layers import FeedForward, TimeRows, chunked, compiled_blocks
@@ -156,6 +156,22 @@ class HeteroDenoiser(nn.Module):
         return (f'{self.__class__.__name__}(tables={len(self.node_types)}, '
                 f'edge_types={len(self.edge_types)}, hidden={self.hidden}, layers={self.num_layers}, '
                 f'mlp_layers={self.mlp_layers})')
+
+    @classmethod
+    def for_graph(cls, schema, tensors: dict, nullable: dict[str, bool], direction: str,
+                  hidden: int = 128, num_layers: int = 2) -> 'HeteroDenoiser':
+        """The denoiser of a database: node and edge types from ``schema`` (a
+        :class:`~grdm_sdv.data.schema.RelationalSchema`), widths from the encoded ``tensors``
+        (node type -> ``TableTensors``), structural widths from the nullable foreign keys."""
+        return cls(
+            node_types=list(RelationalGraph.node_types(schema).values()),
+            edge_types=RelationalGraph.edge_types(schema, direction),
+            d_num={k: v.x_num.shape[1] for k, v in tensors.items()},
+            num_classes={k: v.num_classes for k, v in tensors.items()},
+            d_struct=RelationalGraph.struct_dims(schema, nullable),
+            hidden=hidden,
+            num_layers=num_layers,
+        )
 
     def _trunk(self, x_num, x_cat, struct, time: dict[str, TimeRows], csr, hop_ptr, chunk, compiled,
                out_hops: int = 0):

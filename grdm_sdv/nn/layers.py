@@ -7,6 +7,7 @@ The message-passing layer is :mod:`grdm_sdv.nn.hetero`; the network that stacks 
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 from torch import nn
@@ -64,7 +65,10 @@ def _feed_forward(x, ln_w, ln_b, w1, b1, w2, b2):
     return nn.functional.linear(nn.functional.silu(nn.functional.linear(x, w1, b1)), w2, b2)
 
 
-_COMPILED: dict[str, object] = {}
+@functools.cache
+def _compiled_feed_forward():
+    """``torch.compile`` of the pure block function, built once: the same kernel for every caller."""
+    return torch.compile(_feed_forward, dynamic=True)
 
 
 @contextlib.contextmanager
@@ -78,9 +82,7 @@ def compiled_blocks(enabled: bool = True):
     if not enabled:
         yield None
         return
-    if 'ff' not in _COMPILED:  # a cache of a pure function: same kernel for every caller
-        _COMPILED['ff'] = torch.compile(_feed_forward, dynamic=True)
-    yield _COMPILED['ff']
+    yield _compiled_feed_forward()
 
 
 __all__ = ['FeedForward', 'TimeRows', 'chunked', 'compiled_blocks']

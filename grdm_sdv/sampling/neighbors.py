@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from ..data.graph import EdgeType
+from .csr import CSR, csr_by_destination
 
 
 @dataclass
@@ -63,15 +64,8 @@ class NeighborSampler:
         self.num_hops = int(num_hops)
         self.fanout = int(fanout)
         # CSR keyed by destination: messages flow src -> dst, so we expand from dst to src.
-        self.csr: dict[EdgeType, tuple[torch.Tensor, torch.Tensor]] = {}
-        for et, ei in edge_index.items():
-            dst_type = et[2]
-            dst, src = ei[1], ei[0]
-            order = torch.argsort(dst, stable=True)
-            counts = torch.bincount(dst, minlength=self.num_nodes[dst_type])
-            rowptr = torch.zeros(self.num_nodes[dst_type] + 1, dtype=torch.long)
-            rowptr[1:] = torch.cumsum(counts, 0)
-            self.csr[et] = (rowptr, src[order].contiguous())
+        self.csr: dict[EdgeType, CSR] = {
+            et: csr_by_destination(ei, self.num_nodes[et[2]]) for et, ei in edge_index.items()}
 
     def to(self, device: torch.device) -> 'NeighborSampler':
         """Move the CSR arrays to ``device`` (batches are then built there)."""

@@ -96,15 +96,7 @@ class Trainer:
         for p in ema.parameters():
             p.requires_grad_(False)
         opt = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        warm = max(1, min(100, self.steps // 10))
-
-        def lr_at(i: int) -> float:
-            if i < warm:
-                return (i + 1) / warm
-            p = (i - warm) / max(1, self.steps - warm)
-            return 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * p))
-
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, self._lr_at)
         net = model
         if world > 1:
             # Each process its own batches: offset the batch generator by rank.
@@ -115,71 +107,23 @@ class Trainer:
         sampler = NeighborSampler(graph.num_nodes, graph.edge_index, model.num_layers, self.fanout).to(dev)
         data = {k: TableTensors(v.x_num.to(dev), v.x_cat.to(dev), v.num_classes) for k, v in tables.items()}
         struct = {k: v.to(dev) for k, v in graph.struct.items()}
-        # Seeds come from tables with something to predict, sqrt-balanced so small tables
-        # (e.g. 10 regions) are still trained while big ones dominate less than by size.
-        trainable = [k for k, v in data.items()
-                     if v.x_num.shape[1] + v.x_cat.shape[1] > 0 and graph.num_nodes[k] > 0]
-        if not trainable:
-            self.loss_history = []
-            return ema.cpu()
-        w = np.sqrt(np.array([graph.num_nodes[k] for k in trainable], dtype=float))
-        per = np.maximum(1, np.round(self.batch_size * w / w.sum())).astype(int)
-        per = {k: int(min(p, graph.num_nodes[k])) for k, p in zip(trainable, per)}
-        use_amp = use_bf16(dev, self.mixed_precision)
+        per = self._seeds_per_table(graph, data)
         self.loss_history = []
+        if not per:
+            return ema.cpu()
         # Every draw happens on the training device (no host -> device copy per step).
         gen = generator if dev.type == 'cpu' else torch.Generator(device=dev).manual_seed(
             int(torch.randint(0, 2**62, (1,), generator=generator)))
-        n_seed_total = sum(per.values())
         pending: list[tuple] = []
         start = time.perf_counter()
         bar = tqdm(range(self.steps), desc='Fit GRDM', disable=not self.verbose or rank > 0, leave=True)
         with compiled_blocks(self.torch_compile) as compiled:
             for i in bar:
-                seeds = {k: torch.randint(0, graph.num_nodes[k], (per[k],), generator=gen, device=dev)
-                         for k in trainable}
+                seeds = {k: torch.randint(0, graph.num_nodes[k], (n,), generator=gen, device=dev)
+                         for k, n in per.items()}
                 batch = sampler.sample(seeds, generator=gen)
-                t_table = self._table_times(n_seed_total, len(graph.num_nodes), gen, dev)
-                x_num, x_cat, t, eps, masked = {}, {}, {}, {}, {}
-                if self.clean_prob > 0:
-                    held = torch.rand((n_seed_total, len(graph.num_nodes)), generator=gen,
-                                      device=dev) < self.clean_prob
-                for j, k in enumerate(graph.num_nodes):
-                    ids = batch.node_ids[k]
-                    d = data[k]
-                    tk = t_table[batch.batch[k], j]
-                    xn, xc = d.x_num[ids], d.x_cat[ids]
-                    x_num[k], x_cat[k], eps[k], masked[k] = self.diffusion.add_noise(xn, xc, d.num_classes, tk, gen)
-                    if self.clean_prob > 0:
-                        # Not the seeds themselves: they are what the loss is on.
-                        c = held[batch.batch[k], j]
-                        c[: batch.num_seeds[k]] = False
-                        x_num[k] = torch.where(c[:, None], xn, x_num[k])
-                        x_cat[k] = torch.where(c[:, None], xc, x_cat[k])
-                        tk = torch.where(c, torch.zeros_like(tk), tk)
-                    t[k] = tk
-                st = {k: struct[k][batch.node_ids[k]] for k in graph.num_nodes}
-                edges = batch.edge_index
-                if self.context_dropout > 0:
-                    alone = torch.rand(n_seed_total, generator=gen, device=dev) < self.context_dropout
-                    edges = {et: e[:, ~alone[batch.batch[et[2]][e[1]]]] for et, e in edges.items()}
-                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                    out = net(x_num, x_cat, st, t, edges, hop_ptr=batch.hop_ptr,
-                              compiled=compiled, out_hops=self.loss_hops)
-                l_num_all, l_cat_all = [], []
-                for k in trainable:
-                    s = batch.hop_ptr[k][min(self.loss_hops + 1, len(batch.hop_ptr[k]) - 1)]
-                    ln, lc = self.diffusion.loss(
-                        out[k][0][:s], eps[k][:s], [lg[:s] for lg in out[k][1]],
-                        data[k].x_cat[batch.node_ids[k][:s]], masked[k][:s],
-                    )
-                    # Rows given clean are inputs, not examples (never the seeds themselves).
-                    w = (t[k][:s] > 0).float()
-                    l_num_all.append((ln * w).sum() / w.sum().clamp(min=1))
-                    l_cat_all.append((lc * w).sum() / w.sum().clamp(min=1))
-                l_num = torch.stack(l_num_all).mean()
-                l_cat = torch.stack(l_cat_all).mean()
-                loss = l_num + l_cat
+                loss, l_num, l_cat, per_table = self._loss(net, graph, batch, data, struct, per, gen,
+                                                           dev, compiled)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -187,18 +131,89 @@ class Trainer:
                 sched.step()
                 with torch.no_grad():
                     decay = min(self.ema_decay, (1 + i) / (10 + i))
-                    ema_p = list(ema.parameters())
-                    torch._foreach_lerp_(ema_p, list(model.parameters()), 1 - decay)
+                    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
                 # Losses stay on the device; they are read (one sync) every 50 steps.
-                pending.append((i, torch.stack([loss, l_num, l_cat, *(
-                    a + b for a, b in zip(l_num_all, l_cat_all))]).detach(),
-                    int(sum(len(v) for v in batch.node_ids.values()))))
+                pending.append((i, torch.stack([loss, l_num, l_cat, *per_table]).detach(),
+                                int(sum(len(v) for v in batch.node_ids.values()))))
                 if len(pending) == 50 or i == self.steps - 1:
-                    self._record(pending, trainable, bar)
+                    self._record(pending, list(per), bar)
                     pending = []
         self.train_seconds = time.perf_counter() - start
         model.cpu()
         return ema.cpu().eval()
+
+    def _lr_at(self, i: int) -> float:
+        """Learning-rate factor: linear warm-up, then cosine decay to 10%."""
+        warm = max(1, min(100, self.steps // 10))
+        if i < warm:
+            return (i + 1) / warm
+        p = (i - warm) / max(1, self.steps - warm)
+        return 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * p))
+
+    def _seeds_per_table(self, graph: RelationalGraph, data: dict[str, TableTensors]) -> dict[str, int]:
+        """Seed rows per step of each table with something to predict (none: nothing to train).
+
+        Shared by ``sqrt`` of the table sizes, so small tables (e.g. 10 regions) are still
+        trained while big ones dominate less than by size.
+        """
+        trainable = [k for k, v in data.items()
+                     if v.x_num.shape[1] + v.x_cat.shape[1] > 0 and graph.num_nodes[k] > 0]
+        if not trainable:
+            return {}
+        w = np.sqrt(np.array([graph.num_nodes[k] for k in trainable], dtype=float))
+        per = np.maximum(1, np.round(self.batch_size * w / w.sum())).astype(int)
+        return {k: int(min(p, graph.num_nodes[k])) for k, p in zip(trainable, per)}
+
+    def _noised(self, graph: RelationalGraph, batch, data: dict[str, TableTensors], n_seeds: int,
+                gen, dev) -> tuple[dict, dict, dict, dict, dict]:
+        """``(x_num, x_cat, t, eps, masked)`` of a subgraph batch noised for one step."""
+        t_table = self._table_times(n_seeds, len(graph.num_nodes), gen, dev)
+        x_num, x_cat, t, eps, masked = {}, {}, {}, {}, {}
+        if self.clean_prob > 0:
+            held = torch.rand((n_seeds, len(graph.num_nodes)), generator=gen, device=dev) < self.clean_prob
+        for j, k in enumerate(graph.num_nodes):
+            ids = batch.node_ids[k]
+            d = data[k]
+            tk = t_table[batch.batch[k], j]
+            xn, xc = d.x_num[ids], d.x_cat[ids]
+            x_num[k], x_cat[k], eps[k], masked[k] = self.diffusion.add_noise(xn, xc, d.num_classes, tk, gen)
+            if self.clean_prob > 0:
+                # Not the seeds themselves: they are what the loss is on.
+                c = held[batch.batch[k], j]
+                c[: batch.num_seeds[k]] = False
+                x_num[k] = torch.where(c[:, None], xn, x_num[k])
+                x_cat[k] = torch.where(c[:, None], xc, x_cat[k])
+                tk = torch.where(c, torch.zeros_like(tk), tk)
+            t[k] = tk
+        return x_num, x_cat, t, eps, masked
+
+    def _loss(self, net, graph: RelationalGraph, batch, data: dict[str, TableTensors], struct,
+              per: dict[str, int], gen, dev, compiled):
+        """``(loss, numerical part, categorical part, per-table losses)`` of one batch."""
+        n_seeds = sum(per.values())
+        x_num, x_cat, t, eps, masked = self._noised(graph, batch, data, n_seeds, gen, dev)
+        st = {k: struct[k][batch.node_ids[k]] for k in graph.num_nodes}
+        edges = batch.edge_index
+        if self.context_dropout > 0:
+            alone = torch.rand(n_seeds, generator=gen, device=dev) < self.context_dropout
+            edges = {et: e[:, ~alone[batch.batch[et[2]][e[1]]]] for et, e in edges.items()}
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16(dev, self.mixed_precision)):
+            out = net(x_num, x_cat, st, t, edges, hop_ptr=batch.hop_ptr,
+                      compiled=compiled, out_hops=self.loss_hops)
+        l_num_all, l_cat_all = [], []
+        for k in per:
+            s = batch.hop_ptr[k][min(self.loss_hops + 1, len(batch.hop_ptr[k]) - 1)]
+            ln, lc = self.diffusion.loss(
+                out[k][0][:s], eps[k][:s], [lg[:s] for lg in out[k][1]],
+                data[k].x_cat[batch.node_ids[k][:s]], masked[k][:s],
+            )
+            # Rows given clean are inputs, not examples (never the seeds themselves).
+            w = (t[k][:s] > 0).float()
+            l_num_all.append((ln * w).sum() / w.sum().clamp(min=1))
+            l_cat_all.append((lc * w).sum() / w.sum().clamp(min=1))
+        l_num = torch.stack(l_num_all).mean()
+        l_cat = torch.stack(l_cat_all).mean()
+        return l_num + l_cat, l_num, l_cat, [a + b for a, b in zip(l_num_all, l_cat_all)]
 
     def _table_times(self, n: int, n_types: int, gen, dev) -> torch.Tensor:
         """``(subgraphs, tables)`` diffusion times: one per subgraph, or one per table of it.

@@ -116,7 +116,7 @@ def test_imputation_uses_cross_table_dependencies():
 
 
 def test_point_estimate_votes_categories_and_averages_numbers():
-    from grdm_sdv.synthesizer import _point_estimate
+    from grdm_sdv._sdv.imputation import point_estimate
 
     frames = [pd.DataFrame({'c': list(c), 'x': x, 'n': pd.array(n, dtype='int64'),
                             'd': pd.to_datetime(d)})
@@ -125,7 +125,7 @@ def test_point_estimate_votes_categories_and_averages_numbers():
                                  ('bcc', [5.0, 6.0, np.nan], [2, 2, 4], ['2020-01-05', '2020-01-03', '2020-01-05'])]]
     cols = {'c': {'sdtype': 'categorical'}, 'x': {'sdtype': 'numerical'}, 'n': {'sdtype': 'numerical'},
             'd': {'sdtype': 'datetime'}}
-    out = _point_estimate(frames, cols)
+    out = point_estimate(frames, cols)
     assert out['c'].tolist() == ['b', 'a', 'b']
     assert out['x'].iloc[:2].tolist() == [3.0, 4.0] and np.isnan(out['x'].iloc[2])
     assert out['n'].tolist() == [2, 2, 4] and out['n'].dtype == np.int64

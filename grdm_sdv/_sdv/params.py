@@ -1,0 +1,61 @@
+"""Checks of GRDMSynthesizer's parameters, each refusal naming what is allowed."""
+
+from __future__ import annotations
+
+import numpy as np
+from sdv.errors import SynthesizerInputError
+
+
+def check_scale(scale) -> None:
+    if isinstance(scale, (bool, np.bool_)) or not isinstance(scale, (int, float, np.number)) \
+            or not np.isfinite(scale) or scale <= 0:
+        raise SynthesizerInputError(
+            f"Invalid value for 'scale' ({scale!r}): pass a number greater than 0, "
+            'e.g. scale=2.0 for a database twice the size of the training data.'
+        )
+
+
+def check_params(**params) -> None:
+    bad = []
+    for name, value in params.items():
+        if name == 'mixed_precision':
+            if not isinstance(value, (bool, np.bool_, type(None))):
+                bad.append(f"'{name}'={value!r} (True, False or None)")
+        elif name == 'message_direction':
+            if value not in ('both', 'down'):
+                bad.append(f"'{name}'={value!r} ('both' or 'down')")
+        elif name == 'sampling_variance':
+            if value not in ('posterior', 'beta'):
+                bad.append(f"'{name}'={value!r} ('posterior' or 'beta')")
+        elif name == 'guidance_scale':
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                bad.append(f"'{name}'={value!r} (a number >= 0; 1: no guidance)")
+        elif name in ('independent_times', 'parent_lead', 'context_dropout'):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                bad.append(f"'{name}'={value!r} (a number from 0 to 1)")
+        elif name in ('torch_compile', 'child_summaries'):
+            if not isinstance(value, (bool, np.bool_)):
+                bad.append(f"'{name}'={value!r} (True or False)")
+        elif name == 'learning_rate':
+            if not isinstance(value, (int, float)) or not value > 0:
+                bad.append(f"'{name}'={value!r} (a number > 0)")
+        elif isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                or value < (0 if name in ('n_hops', 'loss_hops') else 1):
+            low = 0 if name in ('n_hops', 'loss_hops') else 1
+            bad.append(f"'{name}'={value!r} (an integer >= {low})")
+    if params.get('num_timesteps', 2) < 2:
+        bad.append(f"'num_timesteps'={params['num_timesteps']!r} (at least 2)")
+    if bad:
+        raise SynthesizerInputError('Invalid GRDMSynthesizer parameter(s): ' + ', '.join(bad) + '.')
+
+
+def check_guidance(scale, context_dropout: float) -> float:
+    """``guidance_scale`` as a float, refused when the model is (or will be) fitted without
+    context dropout, from which it learns the message-free prediction guidance starts."""
+    check_params(guidance_scale=scale)
+    if scale != 1 and not context_dropout:
+        raise SynthesizerInputError(
+            f'guidance_scale={scale} needs a model fitted with context_dropout > 0 (it then '
+            'learns the message-free prediction guidance starts from). Set guidance_scale=1, '
+            'or fit with e.g. context_dropout=0.1.')
+    return float(scale)
