@@ -405,7 +405,7 @@ def write_database(data: dict[str, pd.DataFrame], url: str, metadata,
     Returns:
         table -> rows written.
     """
-    from .data.schema import RelationalSchema
+    from ..data.schema import RelationalSchema
 
     order = RelationalSchema.from_metadata_dict(metadata.to_dict()).tables
     with DatabaseWriter(url, metadata, schema, if_exists, batch_rows) as writer:
