@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sdv.errors import SynthesizerInputError
 
 from grdm_sdv import GRDMSynthesizer
-from grdm_sdv.database import _unique_columns, check_integrity, read_database, sample_to_database, write_database
+from grdm_sdv.database import check_integrity, read_database, sample_to_database, write_database
+from grdm_sdv.database.read import _unique_columns
 from tests.conftest import TINY, assert_integrity
 
 SHOP_DDL = """
