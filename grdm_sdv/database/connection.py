@@ -3,6 +3,8 @@ turned into messages that say the fix, URLs shown with their password hidden."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -45,6 +47,18 @@ def _engine(url: str, read_only: bool) -> sa.engine.Engine:
     if engine.dialect.name == 'sqlite':
         _sqlite_transactions(engine)
     return engine
+
+
+@contextmanager
+def _reading(url: str) -> Iterator[sa.engine.Connection]:
+    """A connection to ``url``, read-only where the URL allows it (SQLite: ``mode=ro``); the
+    engine is disposed of on leaving."""
+    engine = _engine(url, read_only=True)
+    try:
+        with _connect(engine, url) as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def _sqlite_transactions(engine) -> None:

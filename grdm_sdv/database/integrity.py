@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .connection import _connect, _engine
+from .connection import _reading
 
 
 def check_integrity(url: str) -> list[str]:
@@ -14,24 +14,20 @@ def check_integrity(url: str) -> list[str]:
     must be enforced (PostgreSQL: validated, not ``NOT VALID``) and hold: no row whose
     non-null foreign key has no parent row.
     """
-    engine = _engine(url, read_only=True)
     problems = []
-    try:
-        with _connect(engine, url) as conn:
-            if engine.dialect.name == 'sqlite':
-                for row in conn.exec_driver_sql('PRAGMA foreign_key_check'):
-                    problems.append(f'{row[0]} row {row[1]}: no row in {row[2]} for foreign key #{row[3]}')
-                return problems
-            if engine.dialect.name == 'postgresql':
-                for (name,) in conn.execute(sa.text(
-                        "SELECT conname FROM pg_constraint WHERE contype = 'f' AND NOT convalidated")):
-                    problems.append(f'foreign key {name} is not validated')
-            inspector = sa.inspect(conn)
-            for child in inspector.get_table_names():
-                for fk in inspector.get_foreign_keys(child):
-                    problems += _orphans(conn, child, fk)
-    finally:
-        engine.dispose()
+    with _reading(url) as conn:
+        if conn.dialect.name == 'sqlite':
+            for row in conn.exec_driver_sql('PRAGMA foreign_key_check'):
+                problems.append(f'{row[0]} row {row[1]}: no row in {row[2]} for foreign key #{row[3]}')
+            return problems
+        if conn.dialect.name == 'postgresql':
+            for (name,) in conn.execute(sa.text(
+                    "SELECT conname FROM pg_constraint WHERE contype = 'f' AND NOT convalidated")):
+                problems.append(f'foreign key {name} is not validated')
+        inspector = sa.inspect(conn)
+        for child in inspector.get_table_names():
+            for fk in inspector.get_foreign_keys(child):
+                problems += _orphans(conn, child, fk)
     return problems
 
 

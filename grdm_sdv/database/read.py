@@ -9,7 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sdv.errors import SynthesizerInputError
 
-from .connection import _connect, _engine, _masked, _reason
+from .connection import _masked, _reading, _reason
 from .ddl import ColumnDDL, DatabaseSchema, ForeignKeyDDL, TableDDL
 from .types import _from_sql, _is_free_text, _kind, _type_of
 
@@ -43,15 +43,12 @@ def read_database(url: str, tables: list[str] | None = None):
     """
     from sdv.metadata import Metadata
 
-    engine = _engine(url, read_only=True)
-    try:
-        with _connect(engine, url) as conn:
-            if engine.dialect.name == 'postgresql':
-                conn.execute(sa.text('SET TRANSACTION READ ONLY'))
-            ddl = _reflect(sa.inspect(conn), url, tables)
-            data = {name: _read_table(conn, t, url) for name, t in ddl.items()}
-    finally:
-        engine.dispose()
+    with _reading(url) as conn:
+        dialect = conn.dialect.name
+        if dialect == 'postgresql':
+            conn.execute(sa.text('SET TRANSACTION READ ONLY'))
+        ddl = _reflect(sa.inspect(conn), url, tables)
+        data = {name: _read_table(conn, t, url) for name, t in ddl.items()}
     ddl = {name: _fill_untyped(t, data[name]) for name, t in ddl.items()}
     meta = {'METADATA_SPEC_VERSION': 'V1',
             'tables': {name: _table_metadata(t, data[name]) for name, t in ddl.items()},
@@ -59,7 +56,7 @@ def read_database(url: str, tables: list[str] | None = None):
                 {'parent_table_name': fk.parent, 'child_table_name': name,
                  'parent_primary_key': fk.parent_column, 'child_foreign_key': fk.column}
                 for name, t in ddl.items() for fk in t.foreign_keys]}
-    schema = DatabaseSchema(engine.dialect.name, _masked(url), ddl)
+    schema = DatabaseSchema(dialect, _masked(url), ddl)
     return data, Metadata.load_from_dict(meta), schema
 
 
@@ -89,7 +86,7 @@ def _reflect(inspector, url: str, wanted: list[str] | None) -> dict[str, TableDD
 
 def _reflect_table(inspector, name: str, chosen: set[str]) -> tuple[TableDDL, list[str]]:
     errors = []
-    pk = inspector.get_pk_constraint(name).get('constrained_columns') or []
+    pk = _primary_key(inspector, name)
     if len(pk) > 1:
         errors.append(f"Table '{name}' has a composite primary key {pk}, which SDV metadata "
                       'cannot describe: give it a single-column key, or leave the table out.')
@@ -108,7 +105,7 @@ def _reflect_table(inspector, name: str, chosen: set[str]) -> tuple[TableDDL, li
             errors.append(f'{where} references a table that is not read: read {parent} too, '
                           f'or leave {name} out.')
         else:
-            parent_pk = inspector.get_pk_constraint(parent).get('constrained_columns') or []
+            parent_pk = _primary_key(inspector, parent)
             if parent_pk != ref:
                 errors.append(f"{where} references {ref}, not {parent}'s primary key "
                               f'{parent_pk}: SDV relationships must point at a primary key.')
@@ -135,16 +132,21 @@ def _reflect_table(inspector, name: str, chosen: set[str]) -> tuple[TableDDL, li
     return TableDDL(name, columns, pk[0] if len(pk) == 1 else None, foreign_keys), errors
 
 
+def _primary_key(inspector, name: str) -> list[str]:
+    """The columns of ``name``'s primary key (empty: it has none)."""
+    return inspector.get_pk_constraint(name).get('constrained_columns') or []
+
+
 def _unique_columns(inspector, name: str) -> set[str]:
     """Columns with a single-column UNIQUE constraint or unique index."""
     groups = [u['column_names'] for u in inspector.get_unique_constraints(name)]
     groups += [i['column_names'] for i in inspector.get_indexes(name) if i.get('unique')]
     if inspector.dialect.name == 'sqlite':
         # An inline 'email TEXT UNIQUE' is only an automatic index, which reflection skips.
-        quoted = inspector.dialect.identifier_preparer.quote(name)
-        for index in inspector.bind.exec_driver_sql(f'PRAGMA index_list({quoted})').mappings():
+        quote = inspector.dialect.identifier_preparer.quote
+        for index in inspector.bind.exec_driver_sql(f'PRAGMA index_list({quote(name)})').mappings():
             if index['unique'] and index['origin'] == 'u':
-                info = f'PRAGMA index_info({inspector.dialect.identifier_preparer.quote(index["name"])})'
+                info = f'PRAGMA index_info({quote(index["name"])})'
                 groups.append([row['name'] for row in inspector.bind.exec_driver_sql(info).mappings()])
     return {g[0] for g in groups if len(g) == 1}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -55,18 +56,23 @@ def _to_sql(values: pd.Series, kind: str | None, datetime_format: str | None = N
         out = parsed.dt.date if kind == 'date' else pd.Series(parsed.dt.to_pydatetime(), dtype=object)
         present = parsed.notna().to_numpy()
     elif kind == 'integer':
-        out = values.map(lambda v: _sql_int(v) if pd.notna(v) else None)
+        out = _each_present(values, _sql_int)
     elif kind == 'float':
         out = values.astype(object).map(float)
     elif kind == 'boolean':
-        out = values.map(lambda v: bool(v) if pd.notna(v) else None)
+        out = _each_present(values, bool)
     elif kind == 'time':
-        out = values.map(lambda v: datetime.time.fromisoformat(str(v)) if pd.notna(v) else None)
+        out = _each_present(values, lambda v: datetime.time.fromisoformat(str(v)))
     elif kind == 'uuid':
-        out = values.map(lambda v: uuid.UUID(str(v)) if pd.notna(v) else None)
+        out = _each_present(values, lambda v: uuid.UUID(str(v)))
     else:
         out = values.map(lambda v: v if isinstance(v, str) or pd.isna(v) else str(v))
     return [v if ok else None for v, ok in zip(out.tolist(), present)]
+
+
+def _each_present(values: pd.Series, convert: Callable) -> pd.Series:
+    """``convert`` applied to each non-null value; nulls become ``None``."""
+    return values.map(lambda v: convert(v) if pd.notna(v) else None)
 
 
 def _sql_int(value) -> int:
