@@ -80,20 +80,7 @@ def generate(
                                   fanout)
             for et, e in graph.edge_index.items()}
     struct = {k: v.to(device) for k, v in graph.struct.items()}
-    x_num, x_cat = {}, {}
-    for k, n in graph.num_nodes.items():
-        x_num[k] = torch.randn((n, d_num[k]), generator=gen, device=device)
-        mask_tok = torch.tensor(num_classes[k], dtype=torch.long)
-        x_cat[k] = mask_tok.expand(n, len(num_classes[k])).clone().to(device)
-        if k in known:
-            x_cat[k] = torch.where(known[k].cat_mask, known[k].x_cat, x_cat[k])
-    # Wholly known tables are given clean, at time 0, to a model trained with clean
-    # neighbour tables (``Trainer.clean_prob``); they are not denoised at all.
-    clean = {k for k, kc in known.items()
-             if clean_known and bool(kc.num_mask.all()) and bool(kc.cat_mask.all())}
-    for k in clean:
-        x_num[k], x_cat[k] = known[k].x_num.clone(), known[k].x_cat.clone()
-    known = {k: v for k, v in known.items() if k not in clean}
+    x_num, x_cat, known, clean = _start(graph, d_num, num_classes, known, clean_known, gen, device)
     levels = levels or {k: 0 for k in graph.num_nodes}
     grids = diffusion.set_table_timesteps(sampling_steps, {k: levels.get(k, 0) for k in graph.num_nodes},
                                           parent_lead)
@@ -114,25 +101,60 @@ def generate(
                 t, s = grids[k][i], grids[k][i + 1]
                 if k in clean or t == s:  # held clean, not started yet, or done
                     continue
-                new_num, new_cat = torch.empty_like(x_num[k]), torch.empty_like(x_cat[k])
-                # Output layer and reverse step chunk by chunk: no (rows x classes) logits.
-                for a in range(0, n, chunk_size):
-                    b = min(n, a + chunk_size)
-                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                        eps, logits_of = model.head(k, h[k][a:b], t_emb, compiled)
-                        if alone is not None:
-                            eps, logits_of = _guided(guidance_scale, (eps, logits_of),
-                                                     model.head(k, alone[k][a:b], t_emb, compiled))
-                    new_num[a:b], new_cat[a:b] = diffusion.step(
-                        eps, logits_of, t, s, x_num[k][a:b], x_cat[k][a:b], num_classes[k],
-                        generator=gen, temperature=temperature,
-                    )
-                x_num[k], x_cat[k] = new_num, new_cat
+                heads = (lambda a, b, k=k, h=h: model.head(k, h[k][a:b], t_emb, compiled),
+                         None if alone is None else
+                         lambda a, b, k=k, u=alone: model.head(k, u[k][a:b], t_emb, compiled))
+                x_num[k], x_cat[k] = _reverse_step(diffusion, heads, guidance_scale, t, s, x_num[k],
+                                                   x_cat[k], num_classes[k], chunk_size, use_amp,
+                                                   gen, temperature)
             del h, alone
             if known:
                 _impose(known, x_num, diffusion, {k: g[i + 1] for k, g in grids.items()}, gen, device)
     model.cpu()
     return {k: TableTensors(x_num[k].cpu(), x_cat[k].cpu(), num_classes[k]) for k in graph.num_nodes}
+
+
+def _start(graph: RelationalGraph, d_num, num_classes, known: dict[str, KnownCells],
+           clean_known: bool, gen, device) -> tuple[dict, dict, dict, set]:
+    """``(x_num, x_cat, known, clean)`` at the start of the chain.
+
+    Numbers are pure noise, tokens masked, known tokens set. Wholly known tables are given
+    clean, at time 0, to a model trained with clean neighbour tables (``Trainer.clean_prob``),
+    and are not denoised at all (``clean``); ``known`` keeps the other tables' known cells.
+    """
+    x_num, x_cat = {}, {}
+    for k, n in graph.num_nodes.items():
+        x_num[k] = torch.randn((n, d_num[k]), generator=gen, device=device)
+        mask_tok = torch.tensor(num_classes[k], dtype=torch.long)
+        x_cat[k] = mask_tok.expand(n, len(num_classes[k])).clone().to(device)
+        if k in known:
+            x_cat[k] = torch.where(known[k].cat_mask, known[k].x_cat, x_cat[k])
+    clean = {k for k, kc in known.items()
+             if clean_known and bool(kc.num_mask.all()) and bool(kc.cat_mask.all())}
+    for k in clean:
+        x_num[k], x_cat[k] = known[k].x_num.clone(), known[k].x_cat.clone()
+    return x_num, x_cat, {k: v for k, v in known.items() if k not in clean}, clean
+
+
+def _reverse_step(diffusion: MixedDiffusion, heads: tuple, guidance_scale: float, t: float, s: float,
+                  x_num: torch.Tensor, x_cat: torch.Tensor, num_classes: list[int], chunk_size: int,
+                  use_amp: bool, gen, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """One table from time ``t`` to ``s``: output layer and reverse step chunk by chunk (no
+    ``(rows x classes)`` logits). ``heads``: ``(with messages, without or None)``, each
+    ``(a, b) -> head`` of rows ``a:b``."""
+    head, alone = heads
+    new_num, new_cat = torch.empty_like(x_num), torch.empty_like(x_cat)
+    for a in range(0, len(x_num), chunk_size):
+        b = min(len(x_num), a + chunk_size)
+        with torch.autocast(x_num.device.type, dtype=torch.bfloat16, enabled=use_amp):
+            eps, logits_of = head(a, b)
+            if alone is not None:
+                eps, logits_of = _guided(guidance_scale, (eps, logits_of), alone(a, b))
+        new_num[a:b], new_cat[a:b] = diffusion.step(
+            eps, logits_of, t, s, x_num[a:b], x_cat[a:b], num_classes,
+            generator=gen, temperature=temperature,
+        )
+    return new_num, new_cat
 
 
 def _guided(w: float, cond: tuple, uncond: tuple) -> tuple:
