@@ -45,6 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .data.schema import ForeignKey, read_foreign_keys
+
 __all__ = [
     'EvaluationResult',
     'cardinality_scores',
@@ -97,18 +99,11 @@ def _metadata_dict(metadata: Any) -> dict:
     return meta
 
 
-def _relationships(meta: dict) -> list[dict]:
-    """Relationships between known tables, sorted by (parent, child, foreign key)."""
+def _foreign_keys(meta: dict) -> list[ForeignKey]:
+    """Foreign keys between known tables, sorted by (parent, child, foreign key)."""
     tables = meta['tables']
-    rels = [
-        rel
-        for rel in meta.get('relationships', [])
-        if rel['parent_table_name'] in tables and rel['child_table_name'] in tables
-    ]
-    return sorted(
-        rels,
-        key=lambda r: (r['parent_table_name'], r['child_table_name'], r['child_foreign_key']),
-    )
+    fks = [fk for fk in read_foreign_keys(meta) if fk.parent in tables and fk.child in tables]
+    return sorted(fks, key=lambda fk: (fk.parent, fk.child, fk.column))
 
 
 def _key_columns(meta: dict, table: str) -> set[str]:
@@ -125,9 +120,7 @@ def _key_columns(meta: dict, table: str) -> set[str]:
             keys.add(alternate)
         else:
             keys.update(alternate)
-    for rel in meta.get('relationships', []):
-        if rel['child_table_name'] == table:
-            keys.add(rel['child_foreign_key'])
+    keys.update(fk.column for fk in read_foreign_keys(meta) if fk.child == table)
     return keys
 
 
@@ -288,13 +281,11 @@ def _sample_rows(n_rows: int, max_rows: int | None, seed: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # Cardinality
 # --------------------------------------------------------------------------------------
-def _children_per_parent(data: Tables, rel: dict) -> np.ndarray:
+def _children_per_parent(data: Tables, fk: ForeignKey) -> np.ndarray:
     """Children count of every parent row (zeros included) for one relationship."""
-    parent = data[rel['parent_table_name']]
-    child = data[rel['child_table_name']]
-    positions = _parent_positions(
-        parent[rel['parent_primary_key']], child[rel['child_foreign_key']].to_numpy()
-    )
+    parent = data[fk.parent]
+    child = data[fk.child]
+    positions = _parent_positions(parent[fk.parent_key], child[fk.column].to_numpy())
     return np.bincount(positions[positions >= 0], minlength=len(parent))
 
 
@@ -328,17 +319,17 @@ def cardinality_scores(real: Tables, synthetic: Tables, metadata: Any) -> pd.Dat
     meta = _metadata_dict(metadata)
     _check_inputs(meta, ('real', real), ('synthetic', synthetic))
     rows = []
-    for rel in _relationships(meta):
-        real_counts = _children_per_parent(real, rel)
-        syn_counts = _children_per_parent(synthetic, rel)
+    for fk in _foreign_keys(meta):
+        real_counts = _children_per_parent(real, fk)
+        syn_counts = _children_per_parent(synthetic, fk)
         if len(real_counts) and len(syn_counts):
             score = 1.0 - _ks_statistic(real_counts, syn_counts)
         else:
             score = np.nan
         rows.append({
-            'parent': rel['parent_table_name'],
-            'child': rel['child_table_name'],
-            'fk': rel['child_foreign_key'],
+            'parent': fk.parent,
+            'child': fk.child,
+            'fk': fk.column,
             'real_mean_children': float(real_counts.mean()) if len(real_counts) else np.nan,
             'synthetic_mean_children': float(syn_counts.mean()) if len(syn_counts) else np.nan,
             'score': score,
@@ -463,27 +454,28 @@ def _pair_score(
 # --------------------------------------------------------------------------------------
 # k-hop trends
 # --------------------------------------------------------------------------------------
-def _upward_paths(meta: dict, max_hops: int | None) -> list[tuple[str, tuple[dict, ...]]]:
+def _upward_paths(
+    meta: dict, max_hops: int | None
+) -> list[tuple[str, tuple[ForeignKey, ...]]]:
     """Every simple child->parent chain ``(start_table, relationships)`` of 1..max_hops hops.
 
     Tables are not revisited (so self-references and cycles stop); order is sorted.
     """
-    rels = _relationships(meta)
-    up: dict[str, list[dict]] = {}
-    for rel in sorted(rels, key=lambda r: (r['parent_table_name'], r['child_foreign_key'])):
-        up.setdefault(rel['child_table_name'], []).append(rel)
+    up: dict[str, list[ForeignKey]] = {}
+    for fk in sorted(_foreign_keys(meta), key=lambda fk: (fk.parent, fk.column)):
+        up.setdefault(fk.child, []).append(fk)
     limit = len(meta['tables']) if max_hops is None else max_hops
-    paths: list[tuple[str, tuple[dict, ...]]] = []
+    paths: list[tuple[str, tuple[ForeignKey, ...]]] = []
 
-    def extend(start: str, chain: tuple[dict, ...], visited: frozenset) -> None:
+    def extend(start: str, chain: tuple[ForeignKey, ...], visited: frozenset) -> None:
         if len(chain) >= limit:
             return
-        current = chain[-1]['parent_table_name'] if chain else start
-        for rel in up.get(current, []):
-            parent = rel['parent_table_name']
+        current = chain[-1].parent if chain else start
+        for fk in up.get(current, []):
+            parent = fk.parent
             if parent in visited:
                 continue
-            new_chain = chain + (rel,)
+            new_chain = chain + (fk,)
             paths.append((start, new_chain))
             extend(start, new_chain, visited | {parent})
 
@@ -492,21 +484,21 @@ def _upward_paths(meta: dict, max_hops: int | None) -> list[tuple[str, tuple[dic
     return sorted(paths, key=lambda p: (len(p[1]), p[0], _path_label(p[0], p[1])))
 
 
-def _path_label(start: str, chain: tuple[dict, ...]) -> str:
+def _path_label(start: str, chain: tuple[ForeignKey, ...]) -> str:
     """``'item -[order_id]-> order -[customer_id]-> customer'``."""
     label = start
-    for rel in chain:
-        label += f" -[{rel['child_foreign_key']}]-> {rel['parent_table_name']}"
+    for fk in chain:
+        label += f' -[{fk.column}]-> {fk.parent}'
     return label
 
 
-def _follow_chain(data: Tables, chain: tuple[dict, ...], rows: np.ndarray) -> np.ndarray:
+def _follow_chain(data: Tables, chain: tuple[ForeignKey, ...], rows: np.ndarray) -> np.ndarray:
     """Row position in the chain's last table for each start row (-1 when a link breaks)."""
     positions = rows.copy()
-    for rel in chain:
+    for fk in chain:
         valid = positions >= 0
-        child_keys = data[rel['child_table_name']][rel['child_foreign_key']].to_numpy()
-        parent_keys = data[rel['parent_table_name']][rel['parent_primary_key']]
+        child_keys = data[fk.child][fk.column].to_numpy()
+        parent_keys = data[fk.parent][fk.parent_key]
         next_positions = np.full(len(positions), -1, dtype=np.int64)
         next_positions[valid] = _parent_positions(parent_keys, child_keys[positions[valid]])
         positions = next_positions
@@ -608,7 +600,7 @@ def k_hop_trends(
         add_pairs(0, table, (real_rows, real_rows, syn_rows, syn_rows), pairs)
 
     for start, chain in _upward_paths(meta, max_hops):
-        end = chain[-1]['parent_table_name']
+        end = chain[-1].parent
         columns_a, columns_b = prepared[start], prepared[end]
         if not columns_a or not columns_b:
             continue
@@ -658,10 +650,10 @@ def cross_table_dependence(
     (table_a, col_a), (table_d, col_d) = ancestor, descendant
     _check_inputs(meta, ('tables', tables))
     if table_a == table_d:
-        chain: tuple[dict, ...] = ()
+        chain: tuple[ForeignKey, ...] = ()
     else:
         chains = [c for start, c in _upward_paths(meta, None)
-                  if start == table_d and c[-1]['parent_table_name'] == table_a]
+                  if start == table_d and c[-1].parent == table_a]
         if not chains:
             raise ValueError(f"Table '{table_a}' is not an ancestor of '{table_d}'.")
         chain = chains[0]
@@ -764,16 +756,14 @@ def sibling_structure(
     meta = _metadata_dict(metadata)
     _check_inputs(meta, ('real', real), ('synthetic', synthetic))
     rows = []
-    for rel in _relationships(meta):
-        parent, child, fk = rel['parent_table_name'], rel['child_table_name'], rel['child_foreign_key']
+    for rel in _foreign_keys(meta):
+        parent, child, fk = rel.parent, rel.child, rel.column
         numeric = [(n, spec) for n, kind, spec in _attribute_columns(meta, child) if kind == _NUMERIC]
         if not numeric:
             continue
         stats = {}
         for label, data in (('real', real), ('synthetic', synthetic)):
-            positions = _parent_positions(
-                data[parent][rel['parent_primary_key']], data[child][fk].to_numpy()
-            )
+            positions = _parent_positions(data[parent][rel.parent_key], data[child][fk].to_numpy())
             stats[label] = {
                 name: (_numeric_values(data[child][name], spec), positions, len(data[parent]))
                 for name, spec in numeric
@@ -864,10 +854,10 @@ def _detection_features(
     names = [column.name for column in own]
     real_features = [column.real for column in own]
     syn_features = [column.synthetic for column in own]
-    for rel in _relationships(meta):
-        if rel['parent_table_name'] != table:
+    for rel in _foreign_keys(meta):
+        if rel.parent != table:
             continue
-        child, fk = rel['child_table_name'], rel['child_foreign_key']
+        child, fk = rel.child, rel.column
         child_columns = _prepare_table(meta, child, real, synthetic)
         for data, features, use_real in (
             (real, real_features, True),
@@ -875,7 +865,7 @@ def _detection_features(
         ):
             n_parents = len(data[table])
             positions = _parent_positions(
-                data[table][rel['parent_primary_key']], data[child][fk].to_numpy()
+                data[table][rel.parent_key], data[child][fk].to_numpy()
             )
             counts = np.bincount(positions[positions >= 0], minlength=n_parents)
             features.append(counts.astype(float))
