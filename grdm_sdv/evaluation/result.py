@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,9 @@ from .metrics.quality import quality_report
 from .metrics.spread import column_spread, sibling_structure
 
 LOGGER = logging.getLogger(__name__)
+
+# Summary entries ``(metric, value)``, in the order ``EvaluationResult.summary`` lists them.
+_Summary = list[tuple[str, float]]
 
 
 def _json_value(value: Any) -> Any:
@@ -125,7 +129,7 @@ def evaluate(
     """
     meta = _metadata_dict(metadata)
     _check_inputs(meta, ('real', real), ('synthetic', synthetic))
-    summary: list[tuple[str, float]] = []
+    summary: _Summary = []
     details: dict[str, pd.DataFrame] = {}
     seconds: dict[str, float] = {}
     params: dict[str, Any] = {
@@ -135,69 +139,118 @@ def evaluate(
         'seconds': seconds,
     }
 
+    def run(name: str, part: Callable[[], _Summary]) -> None:
+        """Run one part, add its summary entries and time it."""
+        start = time.perf_counter()
+        summary.extend(part())
+        seconds[name] = time.perf_counter() - start
+
     if quality:
-        start = time.perf_counter()
-        scores = quality_report(real, synthetic, meta)
-        summary.append(('quality_overall', scores.pop('overall')))
-        summary.extend(scores.items())
-        seconds['quality'] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    cardinality = cardinality_scores(real, synthetic, meta)
-    details['cardinality'] = cardinality
-    mean_cardinality = float(cardinality['score'].mean()) if len(cardinality) else np.nan
-    summary.append(('cardinality_ks', mean_cardinality))
-    seconds['cardinality'] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    trends = k_hop_trends(real, synthetic, meta, max_hops=hops, seed=seed)
-    details['k_hop'] = trends
-    all_pairs = summarize_k_hop(trends)
-    strong_pairs = summarize_k_hop(trends, threshold=strong_threshold)
-    for hop in sorted(all_pairs):
-        summary.append((f'hop_{hop}', all_pairs[hop]))
-    for hop in sorted(all_pairs):
-        summary.append((f'hop_{hop}_strong', strong_pairs.get(hop, np.nan)))
-    seconds['k_hop'] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    spread = column_spread(real, synthetic, meta)
-    details['spread'] = spread
-    ratios = spread['ratio'].dropna()
-    summary.append(('std_ratio_min', float(ratios.min()) if len(ratios) else np.nan))
-    summary.append(('std_ratio_max', float(ratios.max()) if len(ratios) else np.nan))
-    siblings = sibling_structure(real, synthetic, meta)
-    details['siblings'] = siblings
-    # Mean |log ratio|: 0 when every sibling spread matches the real one.
-    log_ratio = np.log(siblings['ratio'].to_numpy(dtype=float))
-    log_ratio = log_ratio[np.isfinite(log_ratio)]
-    summary.append(('sibling_log_ratio', float(np.abs(log_ratio).mean()) if len(log_ratio) else np.nan))
-    seconds['siblings'] = time.perf_counter() - start
-
+        run('quality', lambda: _quality_part(real, synthetic, meta))
+    run('cardinality', lambda: _cardinality_part(real, synthetic, meta, details))
+    run('k_hop', lambda: _k_hop_part(real, synthetic, meta, details, hops, strong_threshold, seed))
+    run('siblings', lambda: _spread_part(real, synthetic, meta, details))
     if detection:
-        start = time.perf_counter()
-        detected = detection_c2st_agg(real, synthetic, meta, seed=seed)
-        details['detection'] = detected
-        summary.append(('detection_mean_accuracy', detected.attrs['mean_accuracy']))
-        params['detection_classifier'] = (
-            str(detected['classifier'].iloc[0]) if len(detected) else None
-        )
-        seconds['detection'] = time.perf_counter() - start
-
+        run('detection', lambda: _detection_part(real, synthetic, meta, details, params, seed))
     if privacy:
-        start = time.perf_counter()
-        dcr = privacy_dcr(real, holdout, synthetic, meta, seed=seed)
-        details['privacy'] = dcr
-        for column in (
-            'dcr_synthetic_median', 'dcr_holdout_median', 'share_below_holdout_p5',
-            'exact_match_share',
-        ):
-            name = column if column.startswith('dcr_') else f'dcr_{column}'
-            values = dcr[column].dropna()
-            summary.append((name, float(values.mean()) if len(values) else np.nan))
-        seconds['privacy'] = time.perf_counter() - start
+        run('privacy', lambda: _privacy_part(real, holdout, synthetic, meta, details, seed))
 
     LOGGER.debug('evaluate timings: %s', seconds)
     frame = pd.DataFrame(summary, columns=['metric', 'value'])
     frame['value'] = frame['value'].astype(float)
     return EvaluationResult(summary=frame, details=details, params=params)
+
+
+# --------------------------------------------------------------------------------------
+# The parts of evaluate: each runs its metrics, stores their tables in ``details`` and
+# returns its summary entries.
+# --------------------------------------------------------------------------------------
+
+
+def _quality_part(real: Tables, synthetic: Tables, meta: dict) -> _Summary:
+    scores = quality_report(real, synthetic, meta)
+    return [('quality_overall', scores.pop('overall')), *scores.items()]
+
+
+def _cardinality_part(
+    real: Tables, synthetic: Tables, meta: dict, details: dict[str, pd.DataFrame]
+) -> _Summary:
+    cardinality = cardinality_scores(real, synthetic, meta)
+    details['cardinality'] = cardinality
+    mean_cardinality = float(cardinality['score'].mean()) if len(cardinality) else np.nan
+    return [('cardinality_ks', mean_cardinality)]
+
+
+def _k_hop_part(
+    real: Tables,
+    synthetic: Tables,
+    meta: dict,
+    details: dict[str, pd.DataFrame],
+    hops: int | None,
+    strong_threshold: float,
+    seed: int,
+) -> _Summary:
+    trends = k_hop_trends(real, synthetic, meta, max_hops=hops, seed=seed)
+    details['k_hop'] = trends
+    all_pairs = summarize_k_hop(trends)
+    strong_pairs = summarize_k_hop(trends, threshold=strong_threshold)
+    summary = [(f'hop_{hop}', all_pairs[hop]) for hop in sorted(all_pairs)]
+    summary += [(f'hop_{hop}_strong', strong_pairs.get(hop, np.nan)) for hop in sorted(all_pairs)]
+    return summary
+
+
+def _spread_part(
+    real: Tables, synthetic: Tables, meta: dict, details: dict[str, pd.DataFrame]
+) -> _Summary:
+    spread = column_spread(real, synthetic, meta)
+    details['spread'] = spread
+    ratios = spread['ratio'].dropna()
+    summary = [
+        ('std_ratio_min', float(ratios.min()) if len(ratios) else np.nan),
+        ('std_ratio_max', float(ratios.max()) if len(ratios) else np.nan),
+    ]
+    siblings = sibling_structure(real, synthetic, meta)
+    details['siblings'] = siblings
+    # Mean |log ratio|: 0 when every sibling spread matches the real one.
+    log_ratio = np.log(siblings['ratio'].to_numpy(dtype=float))
+    log_ratio = log_ratio[np.isfinite(log_ratio)]
+    mean_log_ratio = float(np.abs(log_ratio).mean()) if len(log_ratio) else np.nan
+    summary.append(('sibling_log_ratio', mean_log_ratio))
+    return summary
+
+
+def _detection_part(
+    real: Tables,
+    synthetic: Tables,
+    meta: dict,
+    details: dict[str, pd.DataFrame],
+    params: dict[str, Any],
+    seed: int,
+) -> _Summary:
+    detected = detection_c2st_agg(real, synthetic, meta, seed=seed)
+    details['detection'] = detected
+    params['detection_classifier'] = (
+        str(detected['classifier'].iloc[0]) if len(detected) else None
+    )
+    return [('detection_mean_accuracy', detected.attrs['mean_accuracy'])]
+
+
+def _privacy_part(
+    real: Tables,
+    holdout: Tables | None,
+    synthetic: Tables,
+    meta: dict,
+    details: dict[str, pd.DataFrame],
+    seed: int,
+) -> _Summary:
+    dcr = privacy_dcr(real, holdout, synthetic, meta, seed=seed)
+    details['privacy'] = dcr
+    summary = []
+    for column in (
+        'dcr_synthetic_median', 'dcr_holdout_median', 'share_below_holdout_p5',
+        'exact_match_share',
+    ):
+        name = column if column.startswith('dcr_') else f'dcr_{column}'
+        values = dcr[column].dropna()
+        summary.append((name, float(values.mean()) if len(values) else np.nan))
+    return summary

@@ -143,6 +143,71 @@ def _pair_score(
     return 'contingency', strength, _contingency_similarity(real_ca, real_cb, syn_ca, syn_cb)
 
 
+def _joined_rows(
+    real: Tables,
+    synthetic: Tables,
+    start: str,
+    chain: tuple[ForeignKey, ...],
+    max_rows: int | None,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sampled rows of ``start`` and the rows their chain leads to, real and synthetic.
+
+    Returns ``(real_a, real_b, synthetic_a, synthetic_b)`` row positions; rows whose chain
+    breaks are dropped. The empty chain pairs every sampled row with itself (hop 0).
+    """
+    real_rows = _sample_rows(len(real[start]), max_rows, seed)
+    syn_rows = _sample_rows(len(synthetic[start]), max_rows, seed)
+    real_end = _follow_chain(real, chain, real_rows)
+    syn_end = _follow_chain(synthetic, chain, syn_rows)
+    return (
+        real_rows[real_end >= 0],
+        real_end[real_end >= 0],
+        syn_rows[syn_end >= 0],
+        syn_end[syn_end >= 0],
+    )
+
+
+def _pair_rows(
+    hop: int,
+    path: str,
+    index: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    pairs: list[tuple[_Column, _Column]],
+    bins: int,
+) -> list[dict]:
+    """One :func:`k_hop_trends` row per column pair on the joined rows ``index``.
+
+    Pairs without two complete real rows are left out.
+    """
+    real_rows_a, real_rows_b, syn_rows_a, syn_rows_b = index
+    rows = []
+    for col_a, col_b in pairs:
+        result = _pair_score(
+            col_a.kind,
+            col_b.kind,
+            col_a.real[real_rows_a],
+            col_b.real[real_rows_b],
+            col_a.synthetic[syn_rows_a],
+            col_b.synthetic[syn_rows_b],
+            bins,
+        )
+        if result is None:
+            continue
+        metric, strength, score = result
+        rows.append({
+            'hop': hop,
+            'path': path,
+            'table_a': col_a.table,
+            'column_a': col_a.name,
+            'table_b': col_b.table,
+            'column_b': col_b.name,
+            'metric': metric,
+            'real_strength': strength,
+            'score': score,
+        })
+    return rows
+
+
 def k_hop_trends(
     real: Tables,
     synthetic: Tables,
@@ -193,67 +258,24 @@ def k_hop_trends(
         table: _prepare_table(meta, table, real, synthetic) for table in sorted(meta['tables'])
     }
     rows: list[dict] = []
-
-    def add_pairs(
-        hop: int,
-        path: str,
-        index: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-        pairs: list[tuple[_Column, _Column]],
-    ) -> None:
-        real_rows_a, real_rows_b, syn_rows_a, syn_rows_b = index
-        for col_a, col_b in pairs:
-            result = _pair_score(
-                col_a.kind,
-                col_b.kind,
-                col_a.real[real_rows_a],
-                col_b.real[real_rows_b],
-                col_a.synthetic[syn_rows_a],
-                col_b.synthetic[syn_rows_b],
-                bins,
-            )
-            if result is None:
-                continue
-            metric, strength, score = result
-            rows.append({
-                'hop': hop,
-                'path': path,
-                'table_a': col_a.table,
-                'column_a': col_a.name,
-                'table_b': col_b.table,
-                'column_b': col_b.name,
-                'metric': metric,
-                'real_strength': strength,
-                'score': score,
-            })
-
     for table in sorted(meta['tables']):
         columns = prepared[table]
-        real_rows = _sample_rows(len(real[table]), max_rows, seed)
-        syn_rows = _sample_rows(len(synthetic[table]), max_rows, seed)
+        index = _joined_rows(real, synthetic, table, (), max_rows, seed)
         pairs = [
             (columns[i], columns[j])
             for i in range(len(columns))
             for j in range(i + 1, len(columns))
         ]
-        add_pairs(0, table, (real_rows, real_rows, syn_rows, syn_rows), pairs)
+        rows += _pair_rows(0, table, index, pairs, bins)
 
     for start, chain in _upward_paths(meta, max_hops):
         end = chain[-1].parent
         columns_a, columns_b = prepared[start], prepared[end]
         if not columns_a or not columns_b:
             continue
-        real_rows = _sample_rows(len(real[start]), max_rows, seed)
-        syn_rows = _sample_rows(len(synthetic[start]), max_rows, seed)
-        real_end = _follow_chain(real, chain, real_rows)
-        syn_end = _follow_chain(synthetic, chain, syn_rows)
-        index = (
-            real_rows[real_end >= 0],
-            real_end[real_end >= 0],
-            syn_rows[syn_end >= 0],
-            syn_end[syn_end >= 0],
-        )
+        index = _joined_rows(real, synthetic, start, chain, max_rows, seed)
         pairs = [(col_a, col_b) for col_a in columns_a for col_b in columns_b]
-        add_pairs(len(chain), _path_label(start, chain), index, pairs)
+        rows += _pair_rows(len(chain), _path_label(start, chain), index, pairs, bins)
 
     columns = [
         'hop', 'path', 'table_a', 'column_a', 'table_b', 'column_b', 'metric',
@@ -285,7 +307,7 @@ def cross_table_dependence(
         bins: quantile bins of numeric values paired with a categorical column.
     """
     meta = _metadata_dict(metadata)
-    (table_a, col_a), (table_d, col_d) = ancestor, descendant
+    (table_a, _), (table_d, _) = ancestor, descendant
     _check_inputs(meta, ('tables', tables))
     if table_a == table_d:
         chain: tuple[ForeignKey, ...] = ()

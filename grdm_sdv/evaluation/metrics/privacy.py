@@ -66,6 +66,24 @@ def _dcr_features(
     ]
 
 
+def _split_halves(
+    tables: Tables, names: list[str], seed: int
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """``(train, holdout)``: each table's rows split in halves at random, seeded per table.
+
+    Rows keep their order within each half; with an odd count the train half gets one more.
+    """
+    train_split: dict[str, pd.DataFrame] = {}
+    holdout_split: dict[str, pd.DataFrame] = {}
+    for index, table in enumerate(names):
+        frame = tables[table]
+        order = np.random.default_rng([seed, index]).permutation(len(frame))
+        half = len(frame) // 2
+        holdout_split[table] = frame.iloc[np.sort(order[:half])]
+        train_split[table] = frame.iloc[np.sort(order[half:])]
+    return train_split, holdout_split
+
+
 def privacy_dcr(
     real_train: Tables,
     real_holdout: Tables | None,
@@ -109,15 +127,7 @@ def privacy_dcr(
     meta = _metadata_dict(metadata)
     _check_inputs(meta, ('real_train', real_train), ('synthetic', synthetic))
     if real_holdout is None:
-        train_split: dict[str, pd.DataFrame] = {}
-        holdout_split: dict[str, pd.DataFrame] = {}
-        for index, table in enumerate(sorted(meta['tables'])):
-            frame = real_train[table]
-            order = np.random.default_rng([seed, index]).permutation(len(frame))
-            half = len(frame) // 2
-            holdout_split[table] = frame.iloc[np.sort(order[:half])]
-            train_split[table] = frame.iloc[np.sort(order[half:])]
-        real_train, real_holdout = train_split, holdout_split
+        real_train, real_holdout = _split_halves(real_train, sorted(meta['tables']), seed)
     else:
         _check_inputs(meta, ('real_holdout', real_holdout))
 
