@@ -46,8 +46,31 @@ class RelationalSchema:
         tables_meta = metadata.get('tables', {})
         names = sorted(tables_meta)
         pks = {t: tables_meta[t].get('primary_key') for t in names}
-        fks = read_foreign_keys(metadata)
+        fks = cls.read_foreign_keys(metadata)
         return cls(tables=_topological_order(names, fks), primary_keys=pks, foreign_keys=fks)
+
+    @staticmethod
+    def read_foreign_keys(metadata: dict) -> list[ForeignKey]:
+        """Every relationship of a metadata dict as a ``ForeignKey``, by (child, column, parent).
+
+        Read as they are, without checking that their tables exist or that they form no cycle
+        (the evaluation walks such metadata too); :meth:`from_metadata_dict` also orders the
+        tables, which raises on a cycle. Ties keep the metadata's order.
+        """
+        rels = sorted(
+            metadata.get('relationships', []),
+            key=lambda r: (r['child_table_name'], r['child_foreign_key'], r['parent_table_name']),
+        )
+        return [
+            ForeignKey(
+                child=r['child_table_name'],
+                column=r['child_foreign_key'],
+                parent=r['parent_table_name'],
+                parent_key=r['parent_primary_key'],
+                name=f'fk{i}',
+            )
+            for i, r in enumerate(rels)
+        ]
 
     def parents_of(self, table: str) -> list[ForeignKey]:
         """Foreign keys held by ``table`` (its edges to parent tables)."""
@@ -74,29 +97,6 @@ class RelationalSchema:
         for t in self.tables:
             d[t] = 1 + max((d[fk.parent] for fk in self.parents_of(t)), default=0)
         return max(d.values(), default=0)
-
-
-def read_foreign_keys(metadata: dict) -> list[ForeignKey]:
-    """Every relationship of an SDV metadata dict as a ``ForeignKey``, by (child, column, parent).
-
-    Read as they are, without checking that their tables exist or that they form no cycle
-    (the evaluation walks such metadata too); ``RelationalSchema.from_metadata_dict`` also
-    orders the tables, which raises on a cycle. Ties keep the metadata's order.
-    """
-    rels = sorted(
-        metadata.get('relationships', []),
-        key=lambda r: (r['child_table_name'], r['child_foreign_key'], r['parent_table_name']),
-    )
-    return [
-        ForeignKey(
-            child=r['child_table_name'],
-            column=r['child_foreign_key'],
-            parent=r['parent_table_name'],
-            parent_key=r['parent_primary_key'],
-            name=f'fk{i}',
-        )
-        for i, r in enumerate(rels)
-    ]
 
 
 def _topological_order(names: list[str], fks: list[ForeignKey]) -> list[str]:

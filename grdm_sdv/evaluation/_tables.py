@@ -1,7 +1,7 @@
 """Metadata walking and column preparation, shared by every metric.
 
 ``_metadata_dict`` normalizes the metadata. Relationships are read through
-``grdm_sdv.data.schema.read_foreign_keys`` (the library's one relationship reader) and visited
+``RelationalSchema.read_foreign_keys`` (``data/schema.py``, the library's one reader) and visited
 in fixed orders that results and seeds depend on: ``_foreign_keys`` by (parent, child, foreign
 key), ``_upward_paths`` by (hops, start table, path label). ``_prepare_table`` turns the
 attribute columns of both datasets into float arrays; ``_parent_positions`` and
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data.schema import ForeignKey, read_foreign_keys
+from ..data.schema import ForeignKey, RelationalSchema
 
 _NUMERIC_SDTYPES = frozenset({'numerical', 'datetime'})
 _CATEGORICAL_SDTYPES = frozenset({'categorical', 'boolean'})
@@ -51,7 +51,11 @@ def _metadata_dict(metadata: Any) -> dict:
 def _foreign_keys(meta: dict) -> list[ForeignKey]:
     """Foreign keys between known tables, sorted by (parent, child, foreign key)."""
     tables = meta['tables']
-    fks = [fk for fk in read_foreign_keys(meta) if fk.parent in tables and fk.child in tables]
+    fks = [
+        fk
+        for fk in RelationalSchema.read_foreign_keys(meta)
+        if fk.parent in tables and fk.child in tables
+    ]
     return sorted(fks, key=lambda fk: (fk.parent, fk.child, fk.column))
 
 
@@ -69,7 +73,7 @@ def _key_columns(meta: dict, table: str) -> set[str]:
             keys.add(alternate)
         else:
             keys.update(alternate)
-    keys.update(fk.column for fk in read_foreign_keys(meta) if fk.child == table)
+    keys.update(fk.column for fk in RelationalSchema.read_foreign_keys(meta) if fk.child == table)
     return keys
 
 
