@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from sdv.errors import InvalidDataError, SynthesizerInputError
 
+from ..data.schema import RelationalSchema
+
 
 def check_tables(meta, data) -> None:
     """Raise one error listing every problem SDV's base would hit late or not report.
@@ -66,12 +68,12 @@ def _table_errors(meta, data: dict[str, pd.DataFrame]) -> list[str]:
 
 
 def _relationships(meta, data: dict[str, pd.DataFrame]):
-    """``(child, fk, parent, pk)`` of every relationship whose tables and columns are present."""
-    for rel in meta.relationships:
-        child, parent = rel['child_table_name'], rel['parent_table_name']
-        fk, pk = rel['child_foreign_key'], rel['parent_primary_key']
-        if child in data and parent in data and fk in data[child] and pk in data[parent]:
-            yield child, fk, parent, pk  # SDV names missing tables and columns
+    """``(child, fk, parent, pk)`` of every relationship whose tables and columns are present
+    (SDV's own checks name the missing ones), read by the one metadata walker."""
+    for fk in RelationalSchema.read_foreign_keys(meta.to_dict()):
+        if fk.child in data and fk.parent in data and fk.column in data[fk.child] \
+                and fk.parent_key in data[fk.parent]:
+            yield fk.child, fk.column, fk.parent, fk.parent_key
 
 
 def _key_type_errors(meta, data: dict[str, pd.DataFrame]) -> list[str]:
