@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -49,17 +48,13 @@ def _demo(args: argparse.Namespace) -> int:
     from .database import check_integrity, write_database
     from .datasets import DEMO_DEPENDENCIES, make_demo_database, save_csv_folder
     from .evaluation import cross_table_dependence
+    from .timing import fit_and_sample
 
     tables, metadata = make_demo_database(args.customers, seed=args.seed)
     print('Demo database: ' + ', '.join(f'{t} ({len(df)} rows)' for t, df in tables.items()))
     synth = GRDMSynthesizer(metadata, steps=args.steps, n_hops=args.n_hops, device=args.device,
                             seed=args.seed, verbose=not args.quiet)
-    t0 = time.perf_counter()
-    synth.fit(tables)
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    synthetic = synth.sample(scale=args.scale)
-    sample_s = time.perf_counter() - t0
+    synthetic, fit_s, sample_s = fit_and_sample(synth, tables, args.scale)
     print(f'\nFit {fit_s:.1f}s, sample at scale {args.scale} {sample_s:.1f}s: '
           + ', '.join(f'{t} ({len(df)} rows)' for t, df in synthetic.items()))
     out = save_csv_folder(synthetic, metadata, args.output)
