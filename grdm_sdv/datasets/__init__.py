@@ -27,4 +27,5 @@ __all__ = [
     'load_csv_folder', 'save_csv_folder', 'make_demo_database', 'DEMO_DEPENDENCIES',
     'association', 'cross_table_association', 'make_relational_zoo',
     'make_planted_database', 'PLANTED_DEPENDENCIES', 'make_f1_shaped_database',
+    'ZOO_BIG_ID', 'ZOO_UUID_REGEX',
 ]
