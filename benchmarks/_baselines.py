@@ -22,14 +22,13 @@ or its ``to_dict()`` form) and draws from a ``numpy.random.Generator`` the calle
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from grdm_sdv.data.schema import ForeignKey, RelationalSchema
 
 __all__ = [
     'derived_tables',
@@ -49,35 +48,37 @@ def _meta(metadata: Any) -> dict:
     return meta
 
 
-def _relationships(meta: dict) -> list[dict]:
-    return sorted(
-        (r for r in meta['relationships']
-         if r['parent_table_name'] in meta['tables'] and r['child_table_name'] in meta['tables']),
-        key=lambda r: (r['parent_table_name'], r['child_table_name'], r['child_foreign_key']),
-    )
+def _foreign_keys(meta: dict) -> list[ForeignKey]:
+    """Foreign keys between tables of ``meta``, sorted by (parent, child, column): the order
+    every walk here visits them, which the draws (and so the benchmark numbers) depend on."""
+    tables = meta['tables']
+    known = {**meta, 'relationships': [r for r in meta['relationships']
+                                       if r['parent_table_name'] in tables
+                                       and r['child_table_name'] in tables]}
+    return sorted(RelationalSchema.from_metadata_dict(known).foreign_keys,
+                  key=lambda fk: (fk.parent, fk.child, fk.column))
 
 
-def derived_tables(metadata: Any, root: str) -> dict[str, dict | None]:
-    """Tables that follow ``root`` downward, each with its primary-parent relationship.
+def derived_tables(metadata: Any, root: str) -> dict[str, ForeignKey | None]:
+    """Tables that follow ``root`` downward, each with its primary-parent foreign key.
 
-    Returns ``{table: relationship}`` in the order tables are reached (breadth-first,
+    Returns ``{table: ForeignKey}`` (``grdm_sdv.data.schema.ForeignKey``: ``child``,
+    ``column``, ``parent``, ``parent_key``) in the order tables are reached (breadth-first,
     sorted), ``root`` first with ``None``. A table with several parents reached from the
     root follows the one reached first (ties: sorted ``(parent, fk)``).
     """
     meta = _meta(metadata)
     if root not in meta['tables']:
         raise ValueError(f'Unknown root table {root!r}; tables: {sorted(meta["tables"])}.')
-    rels = _relationships(meta)
-    derived: dict[str, dict | None] = {root: None}
+    fks = _foreign_keys(meta)
+    derived: dict[str, ForeignKey | None] = {root: None}
     frontier = [root]
     while frontier:
         reached = {}
-        for rel in sorted(rels, key=lambda r: (r['child_table_name'], r['parent_table_name'],
-                                               r['child_foreign_key'])):
-            child = rel['child_table_name']
-            if child in derived or child in reached or rel['parent_table_name'] not in frontier:
+        for fk in sorted(fks, key=lambda f: (f.child, f.parent, f.column)):
+            if fk.child in derived or fk.child in reached or fk.parent not in frontier:
                 continue
-            reached[child] = rel
+            reached[fk.child] = fk
         derived.update(reached)
         frontier = sorted(reached)
     return derived
@@ -117,7 +118,7 @@ def partition_by_root(
         referenced from several groups is in each of them.
     """
     meta = _meta(metadata)
-    rels = _relationships(meta)
+    fks = _foreign_keys(meta)
     root_labels = np.asarray(root_labels, dtype=np.int64)
     if len(root_labels) != len(tables[root]):
         raise ValueError(f'root_labels has {len(root_labels)} entries, {root!r} has '
@@ -134,21 +135,19 @@ def partition_by_root(
     derived = derived_tables(meta, root)
     referenced = {name: np.zeros(len(frame), dtype=bool) for name, frame in tables.items()}
     positions = {}
-    for rel in rels:
-        parent, child = rel['parent_table_name'], rel['child_table_name']
-        pos = _positions(tables[parent][rel['parent_primary_key']],
-                         tables[child][rel['child_foreign_key']])
-        positions[id(rel)] = pos
-        referenced[parent][pos[pos >= 0]] = True
+    for fk in fks:
+        pos = _positions(tables[fk.parent][fk.parent_key], tables[fk.child][fk.column])
+        positions[fk] = pos
+        referenced[fk.parent][pos[pos >= 0]] = True
 
     member: dict[str, np.ndarray] = {}
     labels: dict[str, np.ndarray] = {}
-    for table, rel in derived.items():
-        if rel is None:
+    for table, fk in derived.items():
+        if fk is None:
             own = root_labels.copy()
         else:
-            pos = positions[id(rel)]
-            parent_labels = labels[rel['parent_table_name']]
+            pos = positions[fk]
+            parent_labels = labels[fk.parent]
             own = np.where(pos >= 0, parent_labels[np.clip(pos, 0, None)], -2)
             orphan = own == -2
             own[orphan] = draw(int(orphan.sum()))
@@ -166,26 +165,33 @@ def partition_by_root(
             matrix[group] = own == group
         member[table] = matrix
 
-    # Closure: every parent row referenced from a group joins that group (to a fixpoint,
-    # since added rows may reference further parents).
+    _add_referenced_parents(member, fks, positions, n_groups)
+    return [
+        {name: tables[name].iloc[np.flatnonzero(member[name][group])].reset_index(drop=True)
+         for name in tables}
+        for group in range(n_groups)
+    ]
+
+
+def _add_referenced_parents(
+    member: dict[str, np.ndarray], fks: list[ForeignKey], positions: dict[ForeignKey, np.ndarray],
+    n_groups: int,
+) -> None:
+    """Closure: every parent row referenced from a group joins that group (to a fixpoint,
+    since added rows may reference further parents). ``member[table]`` is the
+    ``(n_groups, rows)`` membership matrix, updated in place."""
     changed = True
     while changed:
         changed = False
-        for rel in rels:
-            parent, child = rel['parent_table_name'], rel['child_table_name']
-            pos = positions[id(rel)]
+        for fk in fks:
+            parent, child = fk.parent, fk.child
+            pos = positions[fk]
             for group in range(n_groups):
                 used = pos[member[child][group] & (pos >= 0)]
                 missing = used[~member[parent][group][used]]
                 if len(missing):
                     member[parent][group][missing] = True
                     changed = True
-
-    return [
-        {name: tables[name].iloc[np.flatnonzero(member[name][group])].reset_index(drop=True)
-         for name in tables}
-        for group in range(n_groups)
-    ]
 
 
 def split_by_root(
@@ -224,10 +230,9 @@ def shuffle_links(
     """
     meta = _meta(metadata)
     out = {name: frame.copy() for name, frame in tables.items()}
-    for rel in _relationships(meta):
-        child, fk = rel['child_table_name'], rel['child_foreign_key']
-        values = out[child][fk].to_numpy(copy=True)
-        out[child][fk] = values[rng.permutation(len(values))]
+    for fk in _foreign_keys(meta):
+        values = out[fk.child][fk.column].to_numpy(copy=True)
+        out[fk.child][fk.column] = values[rng.permutation(len(values))]
     return out
 
 
@@ -237,26 +242,11 @@ def root_coverage(metadata: Any, root: str) -> dict[str, str]:
     derived = derived_tables(meta, root)
     coverage = {}
     for table in sorted(meta['tables']):
-        rel = derived.get(table, False)
+        fk = derived.get(table, False)
         if table == root:
             coverage[table] = 'root'
-        elif rel:
-            coverage[table] = f"follows {rel['parent_table_name']} ({rel['child_foreign_key']})"
+        elif fk:
+            coverage[table] = f"follows {fk.parent} ({fk.column})"
         else:
             coverage[table] = 'shared (rows referenced by both parts are in both)'
     return coverage
-
-
-def package_at(ref: str) -> tuple[str | None, str | None]:
-    """``(folder, short sha)``: ``grdm_sdv`` as it was at git ``ref``, extracted to a temporary
-    folder to be imported first through PYTHONPATH; ``(None, None)`` if ``ref`` is unknown."""
-    repo = Path(__file__).resolve().parents[1]
-    sha = subprocess.run(['git', '-C', str(repo), 'rev-parse', '--short', ref],
-                         capture_output=True, text=True).stdout.strip() or None
-    if sha is None:
-        return None, None
-    folder = tempfile.mkdtemp(prefix=f'grdm-{sha}-')
-    archive = subprocess.run(['git', '-C', str(repo), 'archive', sha, 'grdm_sdv'],
-                             capture_output=True, check=True).stdout
-    subprocess.run(['tar', '-x', '-C', folder], input=archive, check=True)
-    return folder, sha

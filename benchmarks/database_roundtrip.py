@@ -5,7 +5,7 @@ first; where that folder is absent, the generated demo database (``--customers``
 size; 9,000 customers make ~100k rows); or any database given with ``--source URL``.
 Prints a small table and writes benchmarks/results/database_roundtrip_<name>.json.
 
-    python benchmarks/database_roundtrip.py [--source URL] [--steps N] [--scale 1.0]
+    python -m benchmarks.database_roundtrip [--source URL] [--steps N] [--scale 1.0]
         [--target-url postgresql+psycopg://...]  [--tables a,b]
 
 Timed: ``read`` (read_database: tables, metadata, DDL), ``fit`` (library defaults unless
@@ -21,7 +21,6 @@ import argparse
 import json
 import platform
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import torch
 from grdm_sdv import GRDMSynthesizer
 from grdm_sdv.database import check_integrity, read_database, sample_to_database, write_database
 from grdm_sdv.datasets import load_csv_folder, make_demo_database
+from grdm_sdv.timing import timed
 
 DATASETS = Path(__file__).resolve().parents[2] / 'shared' / 'datasets'
 
@@ -48,12 +48,6 @@ def _source(args, workdir: Path) -> tuple[str, str]:
     url = f'sqlite:///{workdir / f"{name}.db"}'
     write_database(tables, url, metadata)
     return name, url
-
-
-def _timed(fn, *a, **kw):
-    t0 = time.perf_counter()
-    out = fn(*a, **kw)
-    return out, time.perf_counter() - t0
 
 
 def main() -> None:
@@ -75,18 +69,18 @@ def main() -> None:
         workdir = Path(tmp)
         name, url = _source(args, workdir)
         chosen = args.tables.split(',') if args.tables else None
-        (data, metadata, schema), read_s = _timed(read_database, url, chosen)
+        (data, metadata, schema), read_s = timed(read_database, url, chosen)
         n_rows = sum(len(df) for df in data.values())
         kwargs = {'seed': args.seed, **({'steps': args.steps} if args.steps else {})}
         synth = GRDMSynthesizer(metadata, verbose=False, **kwargs)
-        _, fit_s = _timed(synth.fit, data)
+        _, fit_s = timed(synth.fit, data)
         synth.database_schema = schema
         del data
-        sampled, sample_s = _timed(synth.sample, scale=args.scale)
+        sampled, sample_s = timed(synth.sample, scale=args.scale)
         written = f'sqlite:///{workdir / "synthetic.db"}'
-        rows, write_s = _timed(write_database, sampled, written, metadata, schema)
+        rows, write_s = timed(write_database, sampled, written, metadata, schema)
         del sampled
-        problems, check_s = _timed(check_integrity, written)
+        problems, check_s = timed(check_integrity, written)
         targets = [('sqlite', f'sqlite:///{workdir / "streamed.db"}')]
         if args.target_url:
             targets.append((args.target_url.split(':', 1)[0], args.target_url))
@@ -99,8 +93,8 @@ def main() -> None:
             targets.append(('postgresql', uri.replace('/postgres?', '/synthetic?')))
         streamed = {}
         for label, target in targets:
-            _, stream_s = _timed(sample_to_database, synth, target, scale=args.scale)
-            target_problems, target_check_s = _timed(check_integrity, target)
+            _, stream_s = timed(sample_to_database, synth, target, scale=args.scale)
+            target_problems, target_check_s = timed(check_integrity, target)
             streamed[label] = {'sample_write_seconds': stream_s, 'check_seconds': target_check_s,
                                'problems': target_problems}
         if args.postgres:

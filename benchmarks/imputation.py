@@ -8,14 +8,13 @@ mean imputation, for both forms of ``impute``: one draw from the conditional
 (``method='draw'``) and a point estimate over ``--n-draws`` draws (``method='point'``).
 Prints a markdown table and writes benchmarks/results/imputation_<name>.json.
 
-    python benchmarks/imputation.py f1 --steps 1000 --whole-tables result driver_standings
+    python -m benchmarks.imputation f1 --steps 1000 --whole-tables result driver_standings
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
 import warnings
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pandas as pd
 
 from grdm_sdv import GRDMSynthesizer
 from grdm_sdv.datasets import load_csv_folder
+from grdm_sdv.timing import timed
 
 DATASETS = Path(__file__).resolve().parents[2] / 'shared' / 'datasets'
 
@@ -81,9 +81,8 @@ def main() -> None:
     warnings.filterwarnings('ignore')
     real, metadata = load_csv_folder(DATASETS / args.name)
     synth = GRDMSynthesizer(metadata, steps=args.steps, seed=args.seed, verbose=False)
-    t0 = time.perf_counter()
-    synth.fit(real)
-    print(f'fit {time.perf_counter() - t0:.0f}s ({args.steps} steps)')
+    _, fit_s = timed(synth.fit, real)
+    print(f'fit {fit_s:.0f}s ({args.steps} steps)')
     rng = np.random.default_rng(args.seed)
     settings = [(f'{int(r * 100)}% of cells', r, None) for r in args.rates]
     settings += [(f'whole table {t}', None, t) for t in args.whole_tables]
@@ -103,9 +102,7 @@ def main() -> None:
             masks[table] = mask
         row = {'setting': label}
         for method in args.methods:
-            t0 = time.perf_counter()
-            imputed = synth.impute(data, method=method, n_draws=args.n_draws)
-            secs = time.perf_counter() - t0
+            imputed, secs = timed(synth.impute, data, method=method, n_draws=args.n_draws)
             s = score(real, imputed, masks, metadata)
             acc = s[s.metric == 'accuracy']
             nmae = s[s.metric == 'nmae']

@@ -13,10 +13,11 @@ scale 1, and prints side by side with the real values:
   and the spread of per-parent means.
 
 Each variant runs in its own process; ``--baseline REF`` adds the package as it was at a
-git commit (imported first through PYTHONPATH), fitted on the same data in the same run.
+git commit (imported first through PYTHONPATH, ``benchmarks/_versions.py``), fitted on the
+same data in the same run.
 
-    OMP_NUM_THREADS=2 python benchmarks/planted.py --variants default joint hops0 --seeds 0 1
-    python benchmarks/planted.py --baseline HEAD~1 --variants default  # against a previous commit
+    OMP_NUM_THREADS=2 python -m benchmarks.planted --variants default joint hops0 --seeds 0 1
+    python -m benchmarks.planted --baseline HEAD~1 --variants default  # against a previous commit
 """
 
 from __future__ import annotations
@@ -25,20 +26,22 @@ import argparse
 import json
 import os
 import pickle
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ._fits import SharedFit
+from ._versions import package_at, run_worker
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / 'benchmarks' / 'results' / 'planted.json'
 
 #: Variant name -> GRDMSynthesizer keyword arguments (on top of the bench's steps/seed).
-#: A variant's key for sampling-time settings: name suffix -> attributes set after one fit.
+#: A variant's key for sampling-time settings: name suffix -> sampling parameters
+#: (``benchmarks/_fits.py``), each sampled from the variant's one fit.
 SAMPLINGS = 'samplings'
 
 VARIANTS: dict[str, dict] = {
@@ -73,23 +76,16 @@ def _worker(data_path: str, out_path: str, params: dict) -> None:
     """Fit and sample in this process (the package from PYTHONPATH); pickle the result."""
     from sdv.metadata import Metadata
 
-    from grdm_sdv import GRDMSynthesizer
-
     with open(data_path, 'rb') as fh:
         tables, meta = pickle.load(fh)
-    params = dict(params)
+    metadata = Metadata.load_from_dict(meta)
+    params = {'verbose': False, **params}
     samplings = params.pop(SAMPLINGS, {'': {}})
-    synth = GRDMSynthesizer(Metadata.load_from_dict(meta), verbose=False, **params)
-    start = time.perf_counter()
-    synth.fit(tables)
-    fit_s = time.perf_counter() - start
+    fits = SharedFit(rewind=False)
     out = {}
     for suffix, attrs in samplings.items():
-        for name, value in attrs.items():
-            setattr(synth, name, value)
-        start = time.perf_counter()
-        synthetic = synth.sample(scale=1.0)
-        out[suffix] = {'synthetic': synthetic, 'fit_s': fit_s, 'sample_s': time.perf_counter() - start}
+        _, synthetic, fit_s, sample_s = fits.sample(metadata, tables, {**params, **attrs})
+        out[suffix] = {'synthetic': synthetic, 'fit_s': fit_s, 'sample_s': sample_s}
     with open(out_path, 'wb') as fh:
         pickle.dump(out, fh)
 
@@ -143,11 +139,7 @@ def score(real, synthetic, metadata) -> dict:
 
 def _run(variant: str, params: dict, data_path: str, code_dir: str | None) -> dict:
     out = tempfile.mktemp(suffix='.pkl')
-    env = dict(os.environ)
-    if code_dir:
-        env['PYTHONPATH'] = code_dir + os.pathsep + env.get('PYTHONPATH', '')
-    cmd = [sys.executable, __file__, '--worker', data_path, out, json.dumps(params)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = run_worker('planted', ['--worker', data_path, out, json.dumps(params)], code_dir)
     if proc.returncode:
         print(f'[{variant}] failed:\n{proc.stderr[-3000:]}', flush=True)
         return {}
@@ -221,8 +213,6 @@ def main(argv=None) -> None:
 
     runs = [(v, VARIANTS[v], None) for v in args.variants]
     if args.baseline:
-        from _baselines import package_at
-
         folder, sha = package_at(args.baseline)
         if folder is None:
             ap.error(f'--baseline {args.baseline!r} is not a git ref of this repository')

@@ -3,7 +3,7 @@
 Prints fit and sample wall time, and the evaluation summary (SDMetrics quality, k-hop,
 cardinality, detection). Writes JSON to benchmarks/results/real_<name>.json.
 
-    python benchmarks/real_datasets.py f1 movie_lens [--steps N] [--scale 1.0]
+    python -m benchmarks.real_datasets f1 movie_lens [--steps N] [--scale 1.0]
         [--keep driver circuit constructor]
 
 ``--keep`` also samples with those tables kept real (``sample(fixed_tables=...)``), the
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 import warnings
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import torch
 
 from grdm_sdv import GRDMSynthesizer, evaluation
 from grdm_sdv.datasets import load_csv_folder
+from grdm_sdv.timing import fit_and_sample, timed
 
 DATASETS = Path(__file__).resolve().parents[2] / 'shared' / 'datasets'
 
@@ -51,17 +51,10 @@ def main() -> None:
         if args.steps:
             kwargs['steps'] = args.steps
         synth = GRDMSynthesizer(metadata, **kwargs)
-        t0 = time.perf_counter()
-        synth.fit(tables)
-        fit_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        syn = synth.sample(scale=args.scale)
-        sample_s = time.perf_counter() - t0
+        syn, fit_s, sample_s = fit_and_sample(synth, tables, args.scale)
         m = sum(len(t) for t in syn.values())
-        t0 = time.perf_counter()
-        result = evaluation.evaluate(tables, syn, metadata, detection=not args.no_detection,
-                                     privacy=False, seed=args.seed)
-        eval_s = time.perf_counter() - t0
+        result, eval_s = timed(evaluation.evaluate, tables, syn, metadata, detection=not args.no_detection,
+                               privacy=False, seed=args.seed)
         print(f'\n== {name}: {n} real rows, {m} synthetic rows; fit {fit_s:.1f}s, '
               f'sample {sample_s:.1f}s, evaluate {eval_s:.1f}s '
               f'(torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()})')
@@ -71,9 +64,7 @@ def main() -> None:
                   'summary': result.to_dict()}
         keep = [t for t in args.keep if t in tables]
         if keep:
-            t0 = time.perf_counter()
-            syn_kept = synth.sample(scale=args.scale, fixed_tables={t: tables[t] for t in keep})
-            kept_s = time.perf_counter() - t0
+            syn_kept, kept_s = timed(synth.sample, scale=args.scale, fixed_tables={t: tables[t] for t in keep})
             kept = evaluation.evaluate(tables, syn_kept, metadata, detection=not args.no_detection,
                                        privacy=False, seed=args.seed)
             print(f'\n== {name} with {keep} kept real: sample {kept_s:.1f}s')

@@ -1,17 +1,17 @@
 """Quality cost of fewer reverse steps: one fit, sampled with several ``sampling_steps``.
 
-    python benchmarks/sampling_steps.py --steps 1500 --grid 10 25 50 100
+    python -m benchmarks.sampling_steps --steps 1500 --grid 10 25 50 100
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 from grdm_sdv import GRDMSynthesizer, evaluation
 from grdm_sdv.datasets import DEMO_DEPENDENCIES, make_demo_database
 from grdm_sdv.evaluation import cross_table_dependence
+from grdm_sdv.timing import timed
 
 
 def main() -> None:
@@ -29,9 +29,7 @@ def main() -> None:
     for k in args.grid:
         synth.sampling_steps = k
         synth.reset_sampling()
-        t0 = time.perf_counter()
-        syn = synth.sample(scale=1.0)
-        secs = time.perf_counter() - t0
+        syn, secs = timed(synth.sample, scale=1.0)
         r = evaluation.evaluate(tables, syn, metadata, detection=False, privacy=False, seed=args.seed)
         planted = sum(cross_table_dependence(syn, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES) / len(DEMO_DEPENDENCIES)
         print(f"| {k} | {secs:.1f} | {r['column_shapes']:.3f} | {r['hop_0']:.3f} | {r['hop_1']:.3f} | "

@@ -1,19 +1,21 @@
 """Fit and sample speed of GRDM on generated F1-shaped databases of growing size.
 
-For each total size (default 10k, 100k, 1M and 10M rows) a fresh process generates an F1-shaped
-database (circuit -> race -> result/qualify/standings, with driver and constructor as second
-and third parents), fits ``--steps`` training steps and samples at scale 1 with
-``--sampling-steps`` reverse steps. Reported: fit throughput (training subgraph nodes per
-second), fit seconds per 1000 steps, sampling seconds per million rows, peak resident
-memory, and how each grows with size. HMA refuses this schema (depth 3); the refusal is
-recorded. Writes benchmarks/results/speed.json and prints a markdown table.
+For each total size (default 10k, 100k, 1M and 10M rows) the F1-shaped database of
+``grdm_sdv.datasets.make_f1_shaped_database`` (circuit -> race -> result/qualify/standings,
+with driver and constructor as second and third parents; seed 0) is generated, and a fresh
+process fits ``--steps`` training steps and samples at scale 1 with ``--sampling-steps``
+reverse steps. Reported: fit throughput (training subgraph nodes per second), fit seconds
+per 1000 steps, sampling seconds per million rows, peak resident memory, and how each grows
+with size. HMA refuses this schema (depth 3); the refusal is recorded. Writes
+benchmarks/results/speed.json and prints a markdown table.
 
-    python benchmarks/speed.py [--sizes 10000 100000 1000000 10000000] [--steps 100]
+    python -m benchmarks.speed [--sizes 10000 100000 1000000 10000000] [--steps 100]
         [--sampling-steps 20] [--baseline HEAD~1] [--precision auto|bf16|fp32] [--compile]
 
 The same run times the package as it was at ``--baseline`` (default: the previous commit) on
-the same data, in its own process, and HMA on the 4-table part of the schema it accepts at
-the smallest sizes, and prints ratios.
+the same data, in its own process (``benchmarks/_versions.py``), and HMA on the 4-table
+part of the schema it accepts at the smallest sizes, and prints ratios. ``--one SIZE`` runs
+one size of the current code in this process and prints its JSON record.
 """
 
 from __future__ import annotations
@@ -21,72 +23,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import platform
 import resource
-import subprocess
-import sys
-import time
+import tempfile
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-
-def f1_like(total_rows: int, seed: int = 0):
-    """An F1-shaped database with about ``total_rows`` rows in all."""
-    from sdv.metadata import Metadata
-
-    rng = np.random.default_rng(seed)
-    # F1 proportions: per race ~25 results, 34 standings, 5.5 qualifying rows; drivers
-    # 1.2% and constructors 0.3% of all rows: 65.6 rows per race, so races are 1.5%.
-    n_race = max(10, int(total_rows * 0.015))
-    n_circ = max(3, n_race // 10)
-    n_drv = max(10, int(total_rows * 0.012))
-    n_con = max(5, int(total_rows * 0.003))
-    race = pd.DataFrame({'race_id': np.arange(n_race), 'circuit_id': rng.integers(0, n_circ, n_race),
-                         'year': rng.integers(1950, 2024, n_race), 'round': rng.integers(1, 22, n_race)})
-    circuit = pd.DataFrame({'circuit_id': np.arange(n_circ), 'country': rng.choice(list('ABCDEFGH'), n_circ),
-                            'lat': rng.normal(30, 20, n_circ)})
-    driver = pd.DataFrame({'driver_id': np.arange(n_drv), 'nationality': rng.choice(list('abcdefghij'), n_drv)})
-    constructor = pd.DataFrame({'constructor_id': np.arange(n_con), 'nationality': rng.choice(list('abcde'), n_con)})
-
-    def child(name, per_race, parents):
-        r = np.repeat(np.arange(n_race), rng.poisson(per_race, n_race))
-        df = pd.DataFrame({f'{name}_id': np.arange(len(r)), 'race_id': r})
-        for p, n in parents:
-            df[f'{p}_id'] = rng.integers(0, n, len(r))
-        df['position'] = rng.integers(1, 25, len(r))
-        df['points'] = np.round(rng.exponential(3, len(r)), 1)
-        return df
-
-    result = child('result', 25, [('driver', n_drv), ('constructor', n_con)])
-    result['status'] = rng.choice(['Finished', '+1 Lap', 'Engine', 'Accident'], len(result))
-    standings = child('standings', 34, [('driver', n_drv)])
-    qualify = child('qualify', 5.5, [('driver', n_drv), ('constructor', n_con)])
-    tables = {'circuit': circuit, 'race': race, 'driver': driver, 'constructor': constructor,
-              'result': result, 'standings': standings, 'qualify': qualify}
-    idc = {'sdtype': 'id'}
-    num = {'sdtype': 'numerical'}
-    cat = {'sdtype': 'categorical'}
-    meta = {'tables': {
-        'circuit': {'primary_key': 'circuit_id', 'columns': {'circuit_id': idc, 'country': cat, 'lat': num}},
-        'race': {'primary_key': 'race_id', 'columns': {'race_id': idc, 'circuit_id': idc, 'year': num, 'round': num}},
-        'driver': {'primary_key': 'driver_id', 'columns': {'driver_id': idc, 'nationality': cat}},
-        'constructor': {'primary_key': 'constructor_id', 'columns': {'constructor_id': idc, 'nationality': cat}},
-    }, 'relationships': [{'parent_table_name': 'circuit', 'parent_primary_key': 'circuit_id',
-                          'child_table_name': 'race', 'child_foreign_key': 'circuit_id'}]}
-    for name, parents in [('result', ['driver', 'constructor']), ('standings', ['driver']),
-                          ('qualify', ['driver', 'constructor'])]:
-        cols = {f'{name}_id': idc, 'race_id': idc, 'position': num, 'points': num}
-        cols.update({f'{p}_id': idc for p in parents})
-        if name == 'result':
-            cols['status'] = cat
-        meta['tables'][name] = {'primary_key': f'{name}_id', 'columns': cols}
-        for p in ['race'] + parents:
-            meta['relationships'].append({'parent_table_name': p, 'parent_primary_key': f'{p}_id',
-                                          'child_table_name': name, 'child_foreign_key': f'{p}_id'})
-    return tables, Metadata.load_from_dict(meta)
+from ._versions import package_at, run_worker, timing
 
 
 def hma_subset(tables, metadata):
@@ -115,35 +61,31 @@ def time_hma(tables, metadata, steps: int, sampling_steps: int, device: str) -> 
     for name, synth in [('hma', HMASynthesizer(meta, verbose=False)),
                         ('grdm', GRDMSynthesizer(meta, steps=steps, sampling_steps=sampling_steps,
                                                  device=device, seed=0, verbose=False))]:
-        t0 = time.perf_counter()
-        synth.fit(sub)
-        out[f'{name}_subset_fit_seconds'] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        synth.sample_scale(1.0)
-        out[f'{name}_subset_sample_seconds'] = time.perf_counter() - t0
+        _, out[f'{name}_subset_fit_seconds'], out[f'{name}_subset_sample_seconds'] = \
+            timing.fit_and_sample(synth, sub, 1.0)
     return out
 
 
 def run_one(size: int, steps: int, sampling_steps: int, device: str, precision: str,
-            compile_: bool = False, with_hma: bool = False) -> dict:
+            compile_: bool = False, with_hma: bool = False, data: str | None = None) -> dict:
+    """Fit and sample one size in this process (the ``grdm_sdv`` it imports).
+
+    ``data``: a pickle of ``(tables, metadata dict)`` written by :func:`main` (so an older
+    version is timed on the same database); without it the database is generated here.
+    """
     import grdm_sdv
     from grdm_sdv import GRDMSynthesizer
 
     warnings.filterwarnings('ignore')
-    tables, metadata = f1_like(size)
+    tables, metadata = _load_or_generate(size, data)
     rows = sum(len(t) for t in tables.values())
     kwargs = {} if precision == 'auto' else {'mixed_precision': precision == 'bf16'}
     if compile_:
         kwargs['torch_compile'] = True
     synth = GRDMSynthesizer(metadata, steps=steps, sampling_steps=sampling_steps, device=device,
                             seed=0, verbose=False, **kwargs)
-    t0 = time.perf_counter()
-    synth.fit(tables)
-    fit_s = time.perf_counter() - t0
+    out, fit_s, sample_s = timing.fit_and_sample(synth, tables, 1.0)
     loss = pd.DataFrame(synth._loss_history)
-    t0 = time.perf_counter()
-    out = synth.sample(scale=1.0)
-    sample_s = time.perf_counter() - t0
     out_rows = sum(len(t) for t in out.values())
     try:
         from sdv.multi_table import HMASynthesizer
@@ -163,64 +105,43 @@ def run_one(size: int, steps: int, sampling_steps: int, device: str, precision: 
             'peak_rss_gib': peak, 'hma': hma}
 
 
+def _load_or_generate(size: int, data: str | None):
+    from sdv.metadata import Metadata
+
+    if data is None:
+        from grdm_sdv.datasets import make_f1_shaped_database
+
+        return make_f1_shaped_database(size)
+    with open(data, 'rb') as fh:
+        tables, meta = pickle.load(fh)
+    return tables, Metadata.load_from_dict(meta)
+
+
+def _write_database(size: int, folder: str) -> str:
+    """The database of one size, pickled for the workers; its path."""
+    from grdm_sdv.datasets import make_f1_shaped_database
+
+    tables, metadata = make_f1_shaped_database(size)
+    path = os.path.join(folder, f'f1_shaped_{size}.pkl')
+    with open(path, 'wb') as fh:
+        pickle.dump((tables, metadata.to_dict()), fh)
+    return path
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('--sizes', type=int, nargs='+', default=[10_000, 100_000, 1_000_000, 10_000_000])
-    ap.add_argument('--steps', type=int, default=100)
-    ap.add_argument('--sampling-steps', type=int, default=20)
-    ap.add_argument('--device', default='cpu')
-    ap.add_argument('--precision', choices=['auto', 'bf16', 'fp32'], default='auto')
-    ap.add_argument('--compile', action='store_true', help='torch_compile=True')
-    ap.add_argument('--baseline', default='HEAD~1',
-                    help="git ref whose grdm_sdv is timed in the same run for ratios ('none' to skip)")
-    ap.add_argument('--baseline-max-size', type=int, default=1_000_000,
-                    help='largest size the baseline is timed at (older code may not fit in memory)')
-    ap.add_argument('--hma-max-size', type=int, default=10_000,
-                    help='largest size HMA is timed at, on the 4-table part of the schema it accepts')
-    ap.add_argument('--one', type=int, help=argparse.SUPPRESS)
-    ap.add_argument('--hma', action='store_true', help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = _parse_args()
     if args.one:
         print(json.dumps(run_one(args.one, args.steps, args.sampling_steps, args.device, args.precision,
-                                 args.compile, args.hma)))
+                                 args.compile, args.hma, args.data)))
         return
     import torch
-
-    from _baselines import package_at
 
     baseline_dir, baseline_sha = None, None
     if args.baseline != 'none':
         baseline_dir, baseline_sha = package_at(args.baseline)
         if baseline_sha is None:
             print(f'baseline {args.baseline!r} not found; timing the current code only')
-
-    def worker(size: int, code_dir: str | None, hma: bool) -> dict | None:
-        cmd = [sys.executable, __file__, '--one', str(size), '--steps', str(args.steps),
-               '--sampling-steps', str(args.sampling_steps), '--device', args.device,
-               '--precision', args.precision] + (['--compile'] if args.compile else []) \
-            + (['--hma'] if hma else [])
-        env = dict(os.environ)
-        if code_dir:
-            env['PYTHONPATH'] = code_dir + os.pathsep + env.get('PYTHONPATH', '')
-        # A fresh process per run, so peak memory is that run's own.
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        if proc.returncode:
-            print(f'size {size} ({code_dir or "current"}) failed:\n{proc.stderr[-2000:]}')
-            return None
-        return json.loads(proc.stdout.strip().splitlines()[-1])
-
-    results, baseline = [], {}
-    for size in args.sizes:
-        r = worker(size, None, size <= args.hma_max_size)
-        if r is None:
-            continue
-        results.append(r)
-        print(r, flush=True)
-        if baseline_dir and size <= args.baseline_max_size:
-            b = worker(size, baseline_dir, False)
-            if b is not None:
-                baseline[size] = b
-                print('baseline', b, flush=True)
+    results, baseline = _run_sizes(args, baseline_dir)
     machine = (f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
                f'{torch.get_num_threads()} torch threads, torch {torch.__version__}, {args.device}')
     print(f'\nMachine: {machine}; fit {args.steps} steps, sample {args.sampling_steps} reverse steps\n')
@@ -257,6 +178,61 @@ def main() -> None:
     out = Path(__file__).parent / 'results' / 'speed.json'
     out.write_text(json.dumps({'machine': machine, 'baseline': baseline_sha, 'results': results,
                                'baseline_results': baseline}, indent=2))
+
+
+def _parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument('--sizes', type=int, nargs='+', default=[10_000, 100_000, 1_000_000, 10_000_000])
+    ap.add_argument('--steps', type=int, default=100)
+    ap.add_argument('--sampling-steps', type=int, default=20)
+    ap.add_argument('--device', default='cpu')
+    ap.add_argument('--precision', choices=['auto', 'bf16', 'fp32'], default='auto')
+    ap.add_argument('--compile', action='store_true', help='torch_compile=True')
+    ap.add_argument('--baseline', default='HEAD~1',
+                    help="git ref whose grdm_sdv is timed in the same run for ratios ('none' to skip)")
+    ap.add_argument('--baseline-max-size', type=int, default=1_000_000,
+                    help='largest size the baseline is timed at (older code may not fit in memory)')
+    ap.add_argument('--hma-max-size', type=int, default=10_000,
+                    help='largest size HMA is timed at, on the 4-table part of the schema it accepts')
+    ap.add_argument('--one', type=int, help=argparse.SUPPRESS)
+    ap.add_argument('--hma', action='store_true', help=argparse.SUPPRESS)
+    ap.add_argument('--data', help=argparse.SUPPRESS)  # with --one: the pickled database
+    return ap.parse_args()
+
+
+def _run_sizes(args: argparse.Namespace, baseline_dir: str | None) -> tuple[list[dict], dict[int, dict]]:
+    """Every size in a fresh worker of the current code, and of ``baseline_dir``'s up to
+    ``--baseline-max-size``: ``(results, baseline results by size)``."""
+
+    def worker(size: int, data: str, code_dir: str | None, hma: bool) -> dict | None:
+        cmd = ['--one', str(size), '--data', data, '--steps', str(args.steps),
+               '--sampling-steps', str(args.sampling_steps), '--device', args.device,
+               '--precision', args.precision] + (['--compile'] if args.compile else []) \
+            + (['--hma'] if hma else [])
+        # A fresh process per run, so peak memory is that run's own.
+        proc = run_worker('speed', cmd, code_dir)
+        if proc.returncode:
+            print(f'size {size} ({code_dir or "current"}) failed:\n{proc.stderr[-2000:]}')
+            return None
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    results, baseline = [], {}
+    with tempfile.TemporaryDirectory() as folder:
+        for size in args.sizes:
+            # Generated here, by this checkout: an older version is timed on the same database.
+            data = _write_database(size, folder)
+            r = worker(size, data, None, size <= args.hma_max_size)
+            if r is None:
+                continue
+            results.append(r)
+            print(r, flush=True)
+            if baseline_dir and size <= args.baseline_max_size:
+                b = worker(size, data, baseline_dir, False)
+                if b is not None:
+                    baseline[size] = b
+                    print('baseline', b, flush=True)
+            os.unlink(data)
+    return results, baseline
 
 
 if __name__ == '__main__':

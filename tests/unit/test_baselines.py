@@ -1,20 +1,13 @@
-"""Reference rows of benchmarks/quality.py: root splits, subsamples, shuffled links."""
+"""Reference rows of benchmarks.quality (benchmarks/_baselines.py): root splits, subsamples, shuffled links."""
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import _baselines as baselines
 from tests.conftest import assert_integrity, children_per_parent
-
-_PATH = Path(__file__).resolve().parents[2] / 'benchmarks' / '_baselines.py'
-_spec = importlib.util.spec_from_file_location('benchmarks_baselines', _PATH)
-baselines = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(baselines)
 
 
 class _Meta(dict):
@@ -61,7 +54,7 @@ def test_derived_tables_follow_primary_parent(demo):
     _, metadata = demo
     derived = baselines.derived_tables(metadata, 'customer')
     assert list(derived) == ['customer', 'order', 'order_item']
-    assert derived['order_item']['parent_table_name'] == 'order'
+    assert derived['order_item'].parent == 'order'
     coverage = baselines.root_coverage(metadata, 'customer')
     assert coverage['region'].startswith('shared') and coverage['product'].startswith('shared')
 
