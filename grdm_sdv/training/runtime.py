@@ -39,7 +39,7 @@ def use_bf16(device: torch.device, mixed_precision: bool | None = None) -> bool:
 
     ``None`` (auto): on CUDA only. On a CPU with AMX bfloat16 units the linear layers alone
     run 3x faster, but the whole denoiser measured only 8% faster to sample and 30% slower
-    to train (``benchmarks/speed.py --precision``), so float32 stays the CPU default.
+    to train (``python -m benchmarks.speed --precision``), so float32 stays the CPU default.
     """
     if mixed_precision is not None:
         return bool(mixed_precision)
