@@ -209,6 +209,7 @@ class GRDMSynthesizer(SamplingForms, Conditioning, BaseMultiTableSynthesizer):
         self._loss_history: list[dict] = []
         self._fit_seconds: float | None = None
         self._guidable = False
+        self._summaries = None
         self._grdm_version = __version__
 
     # --- fitting -----------------------------------------------------------------------------
@@ -302,7 +303,7 @@ class GRDMSynthesizer(SamplingForms, Conditioning, BaseMultiTableSynthesizer):
 
     def _summary_width(self, table: str) -> int:
         """Children-summary columns the model generates for ``table`` (``child_summaries``)."""
-        layout = getattr(self, '_summaries', None)
+        layout = self._summaries
         return layout.width(table) if layout is not None else 0
 
     def _categorical_columns(self, table: str, attrs: pd.DataFrame) -> list[str]:
@@ -378,7 +379,7 @@ class GRDMSynthesizer(SamplingForms, Conditioning, BaseMultiTableSynthesizer):
         schema = self._schema
         node = RelationalGraph.node_types(schema)
         graph = RelationalGraph.build(schema, n_rows, links, self._nullable,
-                                      getattr(self, 'message_direction', 'both'))
+                                      self.message_direction)
         cells = {}
         for t, (values, mask) in known.items():
             enc = self._encoders[t]
@@ -397,9 +398,9 @@ class GRDMSynthesizer(SamplingForms, Conditioning, BaseMultiTableSynthesizer):
             num_classes={node[t]: self._encoders[t].num_classes for t in schema.tables},
             sampling_steps=self.sampling_steps, generator=generator,
             device=resolve_device(self.device), verbose=self.verbose, known=cells,
-            fanout=self.fanout, mixed_precision=getattr(self, 'mixed_precision', None),
-            torch_compile=getattr(self, 'torch_compile', False),
-            clean_known=getattr(self, '_clean_known', False),
+            fanout=self.fanout, mixed_precision=self.mixed_precision,
+            torch_compile=self.torch_compile,
+            clean_known=self._clean_known,
             levels={node[t]: lv for t, lv in schema.levels().items()},
             parent_lead=self.parent_lead,
             guidance_scale=self._guidance(),
@@ -458,9 +459,9 @@ class GRDMSynthesizer(SamplingForms, Conditioning, BaseMultiTableSynthesizer):
         info = super().get_info()
         info['grdm_sdv_version'] = self._grdm_version
         if self._fitted:
-            info['fit_device'] = getattr(self, '_fit_device', None)
+            info['fit_device'] = self._fit_device
             info['fit_seconds'] = self._fit_seconds
-            info['fit_seed'] = getattr(self, '_fit_seed', None)
+            info['fit_seed'] = self._fit_seed
             info['num_parameters'] = sum(p.numel() for p in self._model.parameters())
         return info
 
@@ -474,10 +475,13 @@ class GRDMSynthesizer(SamplingForms, Conditioning, BaseMultiTableSynthesizer):
     def __setstate__(self, state: dict) -> None:
         # Checked here, not only in load(), so sdv.utils.load_synthesizer refuses it too.
         check_saved_version(state)
-        # 0.2.0 files predate guidance: they were fitted without context dropout.
+        # 0.2.0 files predate guidance (they were fitted without context dropout), and the
+        # earliest ones child summaries too.
         state.setdefault('context_dropout', 0.0)
         state.setdefault('guidance_scale', 1.0)
         state.setdefault('_guidable', False)
+        state.setdefault('child_summaries', False)
+        state.setdefault('_summaries', None)
         self.__dict__.update(state)
 
     def save(self, filepath: str) -> None:

@@ -102,19 +102,21 @@ def test_child_summaries_are_generated_and_dropped():
 
 
 def test_a_0_2_0_model_loads_and_samples_without_guidance():
-    """Files saved by 0.2.0 have no guidance settings: they sample as before, and say so."""
+    """Files saved by 0.2.0 have no guidance settings (the earliest no child summaries
+    either): they sample as before, and say so."""
     tables, metadata = make_planted_database(n_regions=5, seed=0)
     synth = GRDMSynthesizer(metadata, steps=5, hidden_dim=16, sampling_steps=3, seed=0,
                             verbose=False, context_dropout=0.0, guidance_scale=1.0)
     synth.fit(tables)
     state = synth.__getstate__()
-    for name in ('context_dropout', 'guidance_scale', '_guidable'):
+    for name in ('context_dropout', 'guidance_scale', '_guidable', 'child_summaries', '_summaries'):
         state.pop(name, None)
     state['_grdm_version'] = '0.2.0'
     old = GRDMSynthesizer.__new__(GRDMSynthesizer)
     old.__setstate__(state)
     assert old.get_parameters()['guidance_scale'] == 1.0
     assert old.get_parameters()['context_dropout'] == 0.0
+    assert old.get_parameters()['child_summaries'] is False
     assert len(old.sample(scale=1.0)['region']) == len(tables['region'])
 
 
