@@ -95,10 +95,7 @@ def plot_column_distributions(
     Returns:
         The written paths, in sorted table order.
     """
-    meta = _metadata_dict(metadata)
-    _check_inputs(meta, ('real', real), ('synthetic', synthetic))
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    meta, folder = _checked_folder(real, synthetic, metadata, folder)
     paths = []
     for table in sorted(meta['tables']):
         columns = _prepare_table(meta, table, real, synthetic)[:max_columns]
@@ -162,10 +159,7 @@ def plot_correlation_difference(
     Returns:
         The written paths, in sorted table order.
     """
-    meta = _metadata_dict(metadata)
-    _check_inputs(meta, ('real', real), ('synthetic', synthetic))
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    meta, folder = _checked_folder(real, synthetic, metadata, folder)
     paths = []
     for table in sorted(meta['tables']):
         columns = [c for c in _prepare_table(meta, table, real, synthetic) if c.kind == _NUMERIC]
@@ -190,3 +184,12 @@ def plot_correlation_difference(
         figure.savefig(path, dpi=80)
         paths.append(path)
     return paths
+
+
+def _checked_folder(real: Tables, synthetic: Tables, metadata: Any, folder: str | Path) -> tuple[dict, Path]:
+    """The metadata dict, after checking both datasets, and the output folder, created."""
+    meta = _metadata_dict(metadata)
+    _check_inputs(meta, ('real', real), ('synthetic', synthetic))
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return meta, folder
