@@ -34,9 +34,15 @@ GRDM_VARIANTS = {
     'grdm_cfg1': {'guidance_scale': 1.0},
     'grdm_cfg13': {'guidance_scale': 1.3},
     'grdm_cfg15': {'guidance_scale': 1.5},
+    # How far children trail their parents at sampling, and the number of reverse steps
+    # (the top level's chain runs in the first 1 / (1 + lead * depth) of the steps).
+    'grdm_lead025': {'parent_lead': 0.25},
+    'grdm_lead075': {'parent_lead': 0.75},
+    'grdm_steps100': {'sampling_steps': 100},
 }
 METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down', 'grdm_joint',
-           'grdm_summaries', 'grdm_v020', 'grdm_cfg1', 'grdm_cfg13', 'grdm_cfg15', 'grdm_large')
+           'grdm_summaries', 'grdm_v020', 'grdm_cfg1', 'grdm_cfg13', 'grdm_cfg15', 'grdm_large',
+           'grdm_lead025', 'grdm_lead075', 'grdm_steps100')
 #: Run unless --methods says otherwise (the others are opt-in variants; grdm_v020 is the
 #: previous version's defaults, measured in the same run).
 DEFAULT_METHODS = ('grdm', 'grdm_v020', 'hma', 'independent', 'links_shuffled', 'ceiling')
@@ -54,6 +60,9 @@ METHOD_LABELS = {
     'grdm_cfg1': 'GRDM, guidance_scale=1 (same fit)',
     'grdm_cfg13': 'GRDM, guidance_scale=1.3 (same fit)',
     'grdm_cfg15': 'GRDM, guidance_scale=1.5 (same fit)',
+    'grdm_lead025': 'GRDM, parent_lead=0.25 (same fit)',
+    'grdm_lead075': 'GRDM, parent_lead=0.75 (same fit)',
+    'grdm_steps100': 'GRDM, sampling_steps=100 (same fit)',
 }
 
 
