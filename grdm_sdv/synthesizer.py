@@ -10,6 +10,10 @@ It fills the hooks of ``sdv.multi_table.base.BaseMultiTableSynthesizer`` the way
   table with its RDT processor (new primary keys, fake PII, original formats), fills the
   foreign keys from the sampled edges and applies the constraints, as sdv's
   ``hierarchical_sampler`` does.
+
+The sampling forms (``sample``, ``sample_scale``, ``sample_stream``) and the conditional
+forms (``sample_from_structure``, ``impute``) are mixins in :mod:`grdm_sdv._sdv`, with the
+checks, keys <-> links, decoding, CSV output and saved-file reading they use.
 """
 
 from __future__ import annotations
