@@ -265,9 +265,7 @@ class GRDMSynthesizer(SamplingForms, Conditioning, BaseMultiTableSynthesizer):
 
         structure = StructureModel(schema).fit(n_rows, links)
         nullable = {fk.name: bool((links[fk.name] < 0).any()) for fk in schema.foreign_keys}
-        encoders, tensors = encode_tables(
-            schema, {t: augmented_data[t] for t in schema.tables},
-            lambda t, attrs: self._categorical_columns(t, attrs))
+        encoders, tensors = encode_tables(schema, augmented_data, self._categorical_columns)
         summaries = None
         if self.child_summaries:
             summaries = fit_summaries(schema, {t: tensors[node[t]].x_num.numpy() for t in schema.tables}, links)

@@ -46,8 +46,8 @@ class Conditioning:
             raise SynthesizerInputError(f'{what}: unknown table(s) {unknown}; the metadata has '
                                         f'{self._schema.tables}.')
         for t, df in data.items():
-            keys = [self._schema.primary_keys.get(t)] + [fk.column for fk in self._schema.parents_of(t)]
-            missing = [k for k in keys if k and k not in df.columns]
+            key_columns = [self._schema.primary_keys.get(t)] + [fk.column for fk in self._schema.parents_of(t)]
+            missing = [k for k in key_columns if k and k not in df.columns]
             if missing:
                 raise SynthesizerInputError(f"{what}: table '{t}' lacks its key column(s) {missing}.")
 
