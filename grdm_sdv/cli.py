@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -121,12 +122,26 @@ def _sample(args: argparse.Namespace) -> int:
               + f' to {args.output}; {_integrity_line(check_integrity(args.output), dialect)}')
         return 0
     folder = Path(args.output)
+    if args.max_rows_in_memory or args.format != 'csv' or int(os.environ.get('WORLD_SIZE', '1')) > 1:
+        return _sample_sharded(synth, folder, args)
     folder.mkdir(parents=True, exist_ok=True)
     # Streamed: each table is written as soon as it is decoded and not kept in memory.
     paths = synth.sample(scale=args.scale, output_folder_path=str(folder), return_data=False)
     with open(folder / 'metadata.json', 'w') as fh:
         json.dump(synth.get_metadata().to_dict(), fh, indent=2)
     print(f'Wrote {", ".join(p.name for p in paths.values())} and metadata.json to {folder}')
+    return 0
+
+
+def _sample_sharded(synth, folder: Path, args: argparse.Namespace) -> int:
+    """Shard by shard into part files (also what every ``torchrun`` worker runs)."""
+    manifest = synth.sample_sharded(folder, scale=args.scale, max_rows_in_memory=args.max_rows_in_memory,
+                                    file_format=args.format, seed=args.seed, overwrite=args.overwrite)
+    if int(os.environ.get('RANK', '0')) == 0:
+        with open(folder / 'metadata.json', 'w') as fh:
+            json.dump(synth.get_metadata().to_dict(), fh, indent=2)
+        rows = sum(t['rows'] for t in manifest['tables'].values())
+        print(f"Wrote {rows} rows in {manifest['shards']} shards to {folder} (manifest.json lists the parts)")
     return 0
 
 
@@ -180,8 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--output', required=True,
                    help='a folder, or a SQLAlchemy URL of a new database (sqlite:///synthetic.db)')
     s.add_argument('--overwrite', action='store_true',
-                   help='with a URL: replace the tables of the same names in a non-empty database')
+                   help='with a URL: replace the tables of the same names in a non-empty database; '
+                        'sharded: delete another sample in the folder')
     s.add_argument('--scale', type=float, default=1.0)
+    s.add_argument('--max-rows-in-memory', type=int, default=None,
+                   help='sample shard by shard into <output>/<table>/part-*.csv with about this many '
+                        'rows per shard (the default under torchrun: from the memory available)')
+    s.add_argument('--format', default='csv', choices=['csv', 'parquet'],
+                   help='part file format of a sharded sample (default csv)')
+    s.add_argument('--seed', type=int, default=None,
+                   help='seed of a sharded sample (default: continue the one in --output, or draw)')
     s.add_argument('--device', default=None)
     s.add_argument('--quiet', action='store_true')
     s.set_defaults(func=_sample)

@@ -37,6 +37,7 @@ from ._sdv.conditional import Conditioning
 from ._sdv.params import check_guidance, check_params
 from ._sdv.persistence import check_saved_version, load_file
 from ._sdv.sampling import SamplingForms
+from ._sdv.sharded import ShardedSampling
 from ._sdv.validation import check_tables, unknown_reference_errors
 from .data.encoding import encode_tables, known_masks
 from .data.graph import RelationalGraph
@@ -69,7 +70,7 @@ class _TableProcessor(BaseSingleTableSynthesizer):
         raise NotImplementedError('Sample tables through GRDMSynthesizer.')
 
 
-class GRDMSynthesizer(SamplingForms, Conditioning, BaseMultiTableSynthesizer):
+class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTableSynthesizer):
     """Graph-conditional diffusion synthesizer for relational databases (GRDM).
 
     Structure first (a degree-preserving random graph of rows and foreign keys), then all
@@ -394,19 +395,7 @@ class GRDMSynthesizer(SamplingForms, Conditioning, BaseMultiTableSynthesizer):
             cells[node[t]] = KnownCells(torch.from_numpy(x_num), torch.from_numpy(num_mask),
                                         torch.from_numpy(x_cat), torch.from_numpy(cat_mask))
         start = time.perf_counter()
-        out = generate(
-            self._model, self._diffusion(), graph,
-            d_num={node[t]: self._encoders[t].d_num + self._summary_width(t) for t in schema.tables},
-            num_classes={node[t]: self._encoders[t].num_classes for t in schema.tables},
-            sampling_steps=self.sampling_steps, generator=generator,
-            device=resolve_device(self.device), verbose=self.verbose, known=cells,
-            fanout=self.fanout, mixed_precision=self.mixed_precision,
-            torch_compile=self.torch_compile,
-            clean_known=self._clean_known,
-            levels={node[t]: lv for t, lv in schema.levels().items()},
-            parent_lead=self.parent_lead,
-            guidance_scale=self._guidance(),
-        )
+        out = self._denoise(graph, cells, generator, self.verbose)
         timings = {} if timings is None else timings
         timings['denoise'] = time.perf_counter() - start
         start = time.perf_counter()
@@ -429,6 +418,22 @@ class GRDMSynthesizer(SamplingForms, Conditioning, BaseMultiTableSynthesizer):
         timings['decode'] = time.perf_counter() - start
         self._sample_seconds = timings
         return sampled
+
+    def _denoise(self, graph: RelationalGraph, cells: dict, generator: torch.Generator,
+                 verbose: bool) -> dict:
+        """The reverse chain on ``graph`` with the fitted model and the sampling settings."""
+        schema, node = self._schema, RelationalGraph.node_types(self._schema)
+        return generate(
+            self._model, self._diffusion(), graph,
+            d_num={node[t]: self._encoders[t].d_num + self._summary_width(t) for t in schema.tables},
+            num_classes={node[t]: self._encoders[t].num_classes for t in schema.tables},
+            sampling_steps=self.sampling_steps, generator=generator,
+            device=resolve_device(self.device), verbose=verbose, known=cells,
+            fanout=self.fanout, mixed_precision=self.mixed_precision,
+            torch_compile=self.torch_compile, clean_known=self._clean_known,
+            levels={node[t]: lv for t, lv in schema.levels().items()},
+            parent_lead=self.parent_lead, guidance_scale=self._guidance(),
+        )
 
     def _guidance(self) -> float:
         return check_guidance(self.guidance_scale, self._guidable)

@@ -67,6 +67,7 @@ class RelationalGraph:
         links: dict[str, np.ndarray],
         nullable: dict[str, bool],
         direction: str = 'both',
+        child_counts: dict[str, np.ndarray] | None = None,
     ) -> 'RelationalGraph':
         """Build the graph from row counts and FK links (parent index per child, -1 = null).
 
@@ -75,6 +76,9 @@ class RelationalGraph:
                 whether a null indicator is a structural feature, so fit and sample agree).
             direction: which edges carry messages (see ``edge_types``); the structural
                 features (child counts) are the same either way.
+            child_counts: fk name -> child count of each parent row, where it is not the
+                count of ``links`` (a shard of a larger graph, whose parents have children
+                elsewhere; see :mod:`grdm_sdv.sharding`).
         """
         nt = cls.node_types(schema)
         num_nodes = {nt[t]: int(n_rows[t]) for t in schema.tables}
@@ -88,7 +92,8 @@ class RelationalGraph:
             if direction == 'both':
                 edge_index[(nt[fk.child], fk.name, nt[fk.parent])] = e
             edge_index[(nt[fk.parent], f'rev_{fk.name}', nt[fk.child])] = e.flip(0).contiguous()
-            deg = np.bincount(parent, minlength=n_rows[fk.parent]).astype(np.float32)
+            deg = (np.bincount(parent, minlength=n_rows[fk.parent]) if child_counts is None
+                   else child_counts[fk.name]).astype(np.float32)
             feats[nt[fk.parent]].append(np.log1p(deg))
             if nullable.get(fk.name, False):
                 feats[nt[fk.child]].append((link < 0).astype(np.float32))
