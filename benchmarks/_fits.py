@@ -44,13 +44,17 @@ class SharedFit:
         self._fit_seconds = 0.0
 
     def sample(
-        self, metadata: Any, tables: dict[str, pd.DataFrame], params: dict, scale: float = 1.0
+        self, metadata: Any, tables: dict[str, pd.DataFrame], params: dict, scale: float = 1.0,
+        sampler=None,
     ) -> tuple[Any, dict[str, pd.DataFrame], float, float]:
         """Fit ``GRDMSynthesizer(metadata, **params)`` on ``tables`` (or reuse the last fit on
         the same ``tables`` object with the same training parameters), then sample at ``scale``.
 
         A reused fit gets every parameter of :data:`SAMPLING_PARAMS` from ``params``, or
         the library default where ``params`` has none.
+
+        Args:
+            sampler: ``sampler(synthesizer, scale) -> tables`` instead of ``sample_scale``.
 
         Returns:
             ``(synthesizer, synthetic, fit_seconds, sample_seconds)``; a reused fit reports
@@ -71,5 +75,8 @@ class SharedFit:
             self._key = key
         if self.rewind:
             self._synth.reset_sampling()
-        synthetic, sample_seconds = timing.timed(self._synth.sample_scale, scale)
+        if sampler is None:
+            synthetic, sample_seconds = timing.timed(self._synth.sample_scale, scale)
+        else:
+            synthetic, sample_seconds = timing.timed(sampler, self._synth, scale)
         return self._synth, synthetic, self._fit_seconds, sample_seconds
