@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import os
 import pickle
+import time
 import warnings
 
 import numpy as np
@@ -126,7 +127,7 @@ class ShardedSampling:
             for k in mine:
                 stage = plan.stage_of_shard[k]
                 store.wait([j for s in range(stage) for j in plan.shards_of(s)])
-                self._sample_shard(plan, k, links, counts, store, key_makers, seed)
+                self._sample_shard(plan, k, links, counts, store, key_makers, seed, rank)
                 bar.update(plan.size(k))
         bar.close()
         columns = {t: list(self._output_columns(t, pd.DataFrame(
@@ -139,8 +140,9 @@ class ShardedSampling:
 
     # --- one shard ---------------------------------------------------------------------------
     def _sample_shard(self, plan, shard: int, links, counts, store: ShardStore, key_makers,
-                      seed: int) -> None:
+                      seed: int, rank: int = 0) -> None:
         """Generate, decode and commit one shard."""
+        start = time.perf_counter()
         schema = self._schema
         node = RelationalGraph.node_types(schema)
         sub = shard_graph(schema, plan, shard, links, counts)
@@ -173,14 +175,17 @@ class ShardedSampling:
                 if t in later:
                     arrays[t] = (tt.x_num.numpy(), tt.x_cat.numpy())
                 attrs = enc.inverse(tt.x_num.numpy()[:, :enc.d_num], tt.x_cat.numpy(), rng)
-                self._seed_transformers(t, shard_seed)
+                self._seed_transformers(t, [shard_seed, schema.tables.index(t)])
                 df = self._finalize_table(t, attrs, sub.links, done)
                 pk = schema.primary_keys.get(t)
                 if pk:
                     df[pk] = key_makers[t](sub.rows[t])
                     done[t] = df[[pk]]
                 frames[t] = self._output_columns(t, df)
-        store.commit(shard, frames, arrays)
+        held = sum(len(r) for t, r in sub.rows.items() if t not in sub.generated)
+        store.commit(shard, frames, arrays, {
+            'rows': int(sum(len(sub.rows[t]) for t in sub.generated)), 'held_rows': int(held),
+            'seconds': round(time.perf_counter() - start, 3), 'rank': rank})
 
     # --- checks and settings -----------------------------------------------------------------
     def _check_sharded(self, scale, max_rows_in_memory, file_format) -> None:
@@ -231,7 +236,7 @@ class ShardedSampling:
         found += list(getattr(proc, 'grouped_columns_to_transformers', {}).values())
         return [t for t in found if t is not None]
 
-    def _seed_transformers(self, table: str, seed: int) -> None:
+    def _seed_transformers(self, table: str, seed: list[int]) -> None:
         """Give the table's transformers random states of this shard's own, so its nulls and
         PII draws do not depend on which shards the process decoded before (nor repeat from
         shard to shard); key generators restart, so a long run never exhausts them (the
@@ -239,7 +244,7 @@ class ShardedSampling:
         for i, tr in enumerate(self._transformers(table)):
             if hasattr(tr, 'reset_randomization'):
                 tr.reset_randomization()
-            state = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
+            state = int(np.random.SeedSequence([*seed, i]).generate_state(1)[0])
             if getattr(tr, 'random_states', None) is not None:
                 tr.set_random_state(np.random.RandomState(state), 'reverse_transform')
             if getattr(tr, 'faker', None) is not None:

@@ -119,8 +119,9 @@ class ShardStore:
         return json.loads(path.read_text())
 
     def commit(self, shard: int, frames: dict[str, pd.DataFrame],
-               arrays: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-        """Write one shard's tables and arrays, then its marker (see the module docstring)."""
+               arrays: dict[str, tuple[np.ndarray, np.ndarray]], info: dict | None = None) -> None:
+        """Write one shard's tables and arrays, then its marker (see the module docstring);
+        ``info`` (e.g. its timings) is recorded in the marker."""
         moves, files = [], []
         for t, df in frames.items():
             if not len(df):
@@ -146,7 +147,7 @@ class ShardStore:
                               'rows': len(arr), 'bytes': tmp.stat().st_size})
         for tmp, final in moves:
             os.replace(tmp, final)
-        _write_json(self._marker(shard), {'shard': shard, 'files': files})
+        _write_json(self._marker(shard), {'shard': shard, 'files': files, **(info or {})})
 
     def load_rows(self, plan, table: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The encoded ``(x_num, x_cat)`` of ``table``'s global ``rows`` (sorted), gathered
@@ -175,8 +176,12 @@ class ShardStore:
         """Write ``manifest.json`` from the shards' markers (every shard must be committed);
         a table without rows gets one part holding its header only."""
         tables = {t: {'rows': 0, 'columns': cols, 'parts': []} for t, cols in columns.items()}
+        timings = []
         for k in range(n_shards):
-            for f in json.loads(self._marker(k).read_text())['files']:
+            marker = json.loads(self._marker(k).read_text())
+            timings.append({key: marker[key] for key in ('shard', 'rows', 'held_rows', 'seconds', 'rank')
+                            if key in marker})
+            for f in marker['files']:
                 if f['path'].startswith('_grdm'):
                     continue
                 entry = tables[f['table']]
@@ -188,7 +193,7 @@ class ShardStore:
                 frame = pd.DataFrame(columns=entry['columns'])
                 frame.to_csv(empty, index=False) if self.file_format == 'csv' else frame.to_parquet(empty)
                 entry['parts'].append({'path': f'{t}/{empty.name}', 'rows': 0, 'shard': None})
-        manifest = {'run': self.run, 'shards': n_shards, 'tables': tables}
+        manifest = {'run': self.run, 'shards': n_shards, 'tables': tables, 'shard_log': timings}
         _write_json(self.folder / 'manifest.json', manifest)
         return manifest
 
