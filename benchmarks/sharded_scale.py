@@ -3,8 +3,8 @@ as large as asked (100M rows of an F1-shaped schema on the 2-core machine).
 
 One small model is fitted on an F1-shaped database (``grdm_sdv.datasets.f1_shaped``) and
 saved; every measurement is then a fresh ``grdm-sdv sample`` process (under ``torchrun``
-for several ranks) writing a sharded sample, so its peak RSS is its own (``ru_maxrss`` of the
-largest worker). Per-shard seconds come from the shards' commit markers (the manifest's
+for several ranks) writing a sharded sample, so its peak memory is its own (the resident memory of
+its process tree, polled every 0.2 s: the sum over workers and the largest worker). Per-shard seconds come from the shards' commit markers (the manifest's
 ``shard_log``), so the projection to 1B rows is by measurement per shard.
 
     python -m benchmarks.sharded_scale --rows 5000000 --ranks 1 2            # throughput
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import socket
 import subprocess
@@ -46,6 +45,28 @@ def fit_model(path: Path, args: argparse.Namespace) -> dict:
     return params
 
 
+def _run_measured(cmd: list[str], env: dict) -> tuple[int, str, dict]:
+    """Run ``cmd``, polling the resident memory of its whole process tree every 0.2 s:
+    ``(returncode, stderr, {'total': peak sum over the tree, 'largest': peak of one process})``."""
+    import tempfile
+
+    import psutil
+
+    peak = {'total': 0, 'largest': 0}
+    with tempfile.TemporaryFile(mode='w+') as err:
+        proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        while proc.poll() is None:
+            try:
+                rss = [p.memory_info().rss for p in [proc, *proc.children(recursive=True)]]
+            except psutil.Error:
+                rss = []
+            peak['total'] = max(peak['total'], sum(rss))
+            peak['largest'] = max(peak['largest'], max(rss, default=0))
+            time.sleep(0.2)
+        err.seek(0)
+        return proc.returncode, err.read(), peak
+
+
 def run_sample(model: Path, out: Path, scale: float, ranks: int, shard_rows: int) -> dict:
     """One sharded sample in a fresh process (or ``ranks`` torchrun workers)."""
     shutil.rmtree(out, ignore_errors=True)
@@ -60,13 +81,11 @@ def run_sample(model: Path, out: Path, scale: float, ranks: int, shard_rows: int
     else:
         cmd = [sys.executable, *cli]
     env = {**os.environ, 'OMP_NUM_THREADS': str(max(1, (os.cpu_count() or 1) // ranks))}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    returncode, stderr, peak = _run_measured(cmd, env)
     seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr[-3000:])
+    if returncode != 0:
+        raise RuntimeError(stderr[-3000:])
     manifest = json.loads((out / 'manifest.json').read_text())
     rows = sum(t['rows'] for t in manifest['tables'].values())
     log = manifest['shard_log']
@@ -77,7 +96,8 @@ def run_sample(model: Path, out: Path, scale: float, ranks: int, shard_rows: int
         'ranks': ranks, 'scale': scale, 'shard_rows': shard_rows, 'rows': rows,
         'shards': manifest['shards'], 'seconds': round(seconds, 1),
         'rows_per_s': round(rows / seconds), 'rows_per_s_per_worker': round(rows / seconds / ranks),
-        'peak_rss_gib_largest_worker': round(peak_kib / 2**20, 2) if peak_kib > before else None,
+        'peak_rss_gib_all_workers': round(peak['total'] / 2**30, 2),
+        'peak_rss_gib_largest_worker': round(peak['largest'] / 2**30, 2),
         'shard_seconds_sum': round(shard_s, 1),
         'rows_per_shard_second': round(shard_rows_done / shard_s) if shard_s else None,
         'held_rows_mean': round(sum(s['held_rows'] for s in log) / len(log)),

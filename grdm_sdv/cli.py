@@ -112,17 +112,23 @@ def _sample(args: argparse.Namespace) -> int:
 
     synth = GRDMSynthesizer.load(args.model, device=args.device)
     synth.verbose = not args.quiet
+    sharded = args.max_rows_in_memory or int(os.environ.get('WORLD_SIZE', '1')) > 1
     if _is_url(args.output):
         from .database import check_integrity, sample_to_database
 
-        rows = sample_to_database(synth, args.output, scale=args.scale,
-                                  if_exists='replace' if args.overwrite else 'fail')
+        if_exists = 'replace' if args.overwrite else 'fail'
+        if sharded:
+            rows = _sharded_to_database(synth, args, if_exists)
+            if rows is None:
+                return 0  # a worker other than rank 0: its shards are written
+        else:
+            rows = sample_to_database(synth, args.output, scale=args.scale, if_exists=if_exists)
         dialect = args.output.split(':', 1)[0].split('+', 1)[0]
         print('Wrote ' + ', '.join(f'{t} ({n} rows)' for t, n in rows.items())
               + f' to {args.output}; {_integrity_line(check_integrity(args.output), dialect)}')
         return 0
     folder = Path(args.output)
-    if args.max_rows_in_memory or args.format != 'csv' or int(os.environ.get('WORLD_SIZE', '1')) > 1:
+    if sharded or args.format != 'csv':
         return _sample_sharded(synth, folder, args)
     folder.mkdir(parents=True, exist_ok=True)
     # Streamed: each table is written as soon as it is decoded and not kept in memory.
@@ -143,6 +149,31 @@ def _sample_sharded(synth, folder: Path, args: argparse.Namespace) -> int:
         rows = sum(t['rows'] for t in manifest['tables'].values())
         print(f"Wrote {rows} rows in {manifest['shards']} shards to {folder} (manifest.json lists the parts)")
     return 0
+
+
+def _sharded_to_database(synth, args: argparse.Namespace, if_exists: str):
+    """Shards into ``--work`` (default: a temporary folder, removed once loaded), then into the
+    database by rank 0; ``None`` on the other ranks."""
+    import tempfile
+
+    from .database import sharded_to_database
+
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix='grdm-shards-'))
+    try:
+        import pyarrow  # noqa: F401 - parquet parts keep the dtypes the database gets
+        fmt = 'parquet'
+    except ImportError:
+        fmt = 'csv'
+    synth.sample_sharded(work, scale=args.scale, max_rows_in_memory=args.max_rows_in_memory,
+                         file_format=fmt, seed=args.seed)
+    if int(os.environ.get('RANK', '0')) != 0:
+        return None
+    rows = sharded_to_database(work, args.output, synth.get_metadata(), synth.database_schema,
+                               if_exists)
+    if not args.work:
+        import shutil
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -203,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
                         'rows per shard (the default under torchrun: from the memory available)')
     s.add_argument('--format', default='csv', choices=['csv', 'parquet'],
                    help='part file format of a sharded sample (default csv)')
+    s.add_argument('--work', default=None,
+                   help='with a URL and --max-rows-in-memory: folder for the part files before they '
+                        'are loaded (kept, so a rerun continues; default: a temporary folder)')
     s.add_argument('--seed', type=int, default=None,
                    help='seed of a sharded sample (default: continue the one in --output, or draw)')
     s.add_argument('--device', default=None)

@@ -106,6 +106,9 @@ class ShardedSampling:
         seed = self._sharded_seed(output_folder_path, seed, rank, world)
         schema = self._schema
         n_rows, links = self._structure.sample(float(scale), np.random.default_rng(seed))
+        # Held for the whole run: int32 halves the one thing that grows with the database.
+        links = {k: v.astype(np.int32) if max(n_rows.values(), default=0) < 2**31 else v
+                 for k, v in links.items()}
         shard_rows = int(max_rows_in_memory or self._default_shard_rows())
         plan = plan_shards(schema, tree_keys(schema, self._table_sizes, self._structure.primary),
                            n_rows, links, shard_rows)

@@ -65,6 +65,32 @@ def write_database(data: dict[str, pd.DataFrame], url: str, metadata,
     return writer.rows
 
 
+def sharded_to_database(folder, url: str, metadata, schema: DatabaseSchema | None = None,
+                        if_exists: str = 'fail', batch_rows: int = BATCH_ROWS) -> dict[str, int]:
+    """Load a finished sharded sample (the folder of ``GRDMSynthesizer.sample_sharded``) into
+    a new database, as :func:`sample_to_database` does: parents first, part by part (one part
+    in memory at a time), all in one transaction.
+
+    Args:
+        metadata: the synthesizer's ``sdv.metadata.Metadata`` (keys and relationships).
+        schema: the DDL to recreate (``synthesizer.database_schema``); ``None``: from dtypes
+            (Parquet parts keep them; CSV parts give what ``pandas.read_csv`` infers).
+
+    Returns:
+        table -> rows written.
+    """
+    from ..data.schema import RelationalSchema
+    from ..sharding.store import read_manifest, read_part
+
+    manifest = read_manifest(folder)
+    order = RelationalSchema.from_metadata_dict(metadata.to_dict()).tables
+    with DatabaseWriter(url, metadata, schema, if_exists, batch_rows) as writer:
+        for table in order:
+            for part in manifest['tables'][table]['parts']:
+                writer(table, read_part(folder, manifest, table, part))
+    return writer.rows
+
+
 class DatabaseWriter:
     """Writes tables into a database one at a time (parents first), in one transaction.
 
@@ -119,10 +145,15 @@ class DatabaseWriter:
         old.drop_all(self.conn)
 
     def __call__(self, table: str, df: pd.DataFrame) -> None:
-        ddl = self.schema.tables[table] if self.schema is not None \
-            else self._inferred(table, df)
-        generic = self.schema is None or self.schema.dialect != self.dialect
-        sa_table = ddl.to_table(self._sa_metadata, generic)
+        """Create ``table`` and write ``df`` into it; a table written before gets ``df``
+        appended (a sample that arrives in parts)."""
+        sa_table = self._sa_metadata.tables.get(table)
+        if sa_table is None:
+            ddl = self.schema.tables[table] if self.schema is not None \
+                else self._inferred(table, df)
+            generic = self.schema is None or self.schema.dialect != self.dialect
+            sa_table = ddl.to_table(self._sa_metadata, generic)
+            sa_table.create(self.conn)
         spec = self.metadata['tables'][table]['columns']
         values = [_to_sql(df[c.name], _kind(c.type), spec.get(c.name, {}).get('datetime_format'))
                   for c in sa_table.columns]
@@ -137,7 +168,6 @@ class DatabaseWriter:
                 'or give the keys a regex_format of at most 18 digits. Nothing was written (the '
                 'transaction is rolled back).')
         try:
-            sa_table.create(self.conn)
             for start in range(0, len(df), self.batch_rows):
                 batch = [dict(zip(names, row)) for row in
                          zip(*[v[start:start + self.batch_rows] for v in values])]
@@ -146,7 +176,7 @@ class DatabaseWriter:
             raise SynthesizerInputError(
                 f"Writing table '{table}' into {_masked(self.url)} failed: {_reason(err)}. "
                 'Nothing was written (the transaction is rolled back).') from err
-        self.rows[table] = len(df)
+        self.rows[table] = self.rows.get(table, 0) + len(df)
 
     def _inferred(self, table: str, df: pd.DataFrame) -> TableDDL:
         """DDL from the metadata's keys and the columns' dtypes (no stored schema)."""

@@ -198,20 +198,25 @@ class ShardStore:
         return manifest
 
 
+def read_manifest(folder: str | os.PathLike) -> dict:
+    """The manifest of a finished sharded sample; ``FileNotFoundError`` when not finished."""
+    path = Path(folder) / 'manifest.json'
+    if not path.exists():
+        raise FileNotFoundError(f'{folder} holds no finished sharded sample (no manifest.json).')
+    return json.loads(path.read_text())
+
+
+def read_part(folder: str | os.PathLike, manifest: dict, table: str, part: dict) -> pd.DataFrame:
+    """One part file of ``table`` as a DataFrame, with the table's columns."""
+    path = Path(folder) / part['path']
+    frame = pd.read_csv(path, low_memory=False) if manifest['run']['file_format'] == 'csv' \
+        else pd.read_parquet(path)
+    return frame[manifest['tables'][table]['columns']]
+
+
 def read_sharded(folder: str | os.PathLike, tables: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """Read a finished sharded sample back as one DataFrame per table (for samples that fit
     in memory: tests, evaluation). Raises ``FileNotFoundError`` when it is not finished."""
-    folder = Path(folder)
-    path = folder / 'manifest.json'
-    if not path.exists():
-        raise FileNotFoundError(f'{folder} holds no finished sharded sample (no manifest.json).')
-    manifest = json.loads(path.read_text())
-    fmt = manifest['run']['file_format']
-    out = {}
-    for t, entry in manifest['tables'].items():
-        if tables is not None and t not in tables:
-            continue
-        read = (lambda p: pd.read_csv(p, low_memory=False)) if fmt == 'csv' else pd.read_parquet
-        frames = [read(folder / part['path']) for part in entry['parts']]
-        out[t] = pd.concat(frames, ignore_index=True)[entry['columns']]
-    return out
+    manifest = read_manifest(folder)
+    return {t: pd.concat([read_part(folder, manifest, t, p) for p in entry['parts']], ignore_index=True)
+            for t, entry in manifest['tables'].items() if tables is None or t in tables}

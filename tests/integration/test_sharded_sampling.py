@@ -147,3 +147,28 @@ def test_same_seed_same_database_with_two_torchrun_workers(fitted, tmp_path):
     assert len(one) >= 6 and one == two
     markers = [json.loads(p.read_text()) for p in (tmp_path / 'two' / '_grdm' / 'shards').glob('*.json')]
     assert len(markers) == json.loads((tmp_path / 'two' / 'manifest.json').read_text())['shards']
+
+
+def test_a_sharded_sample_loads_into_a_database_part_by_part(fitted, demo, tmp_path):
+    from grdm_sdv.database import check_integrity, read_database, sharded_to_database
+
+    tables, metadata = demo
+    fitted.sample_sharded(tmp_path / 'parts', scale=2.0, max_rows_in_memory=300, seed=3)
+    target = f'sqlite:///{tmp_path / "synthetic.db"}'
+    rows = sharded_to_database(tmp_path / 'parts', target, metadata)
+    assert rows == {t: len(df) for t, df in read_sharded(tmp_path / 'parts').items()}
+    assert check_integrity(target) == []
+    back, _, _ = read_database(target)
+    assert {t: len(df) for t, df in back.items()} == rows
+    assert_integrity(back, metadata)
+    # The CLI does both steps (shards in a temporary folder, then the database).
+    from grdm_sdv.cli import main
+
+    model = tmp_path / 'model.pkl'
+    fitted.save(str(model))
+    target2 = f'sqlite:///{tmp_path / "cli.db"}'
+    assert main(['sample', str(model), '--output', target2, '--scale', '1',
+                 '--max-rows-in-memory', '300', '--seed', '1', '--quiet']) == 0
+    assert check_integrity(target2) == []
+    with pytest.raises(FileNotFoundError, match='no finished'):
+        sharded_to_database(tmp_path / 'nothing', f'sqlite:///{tmp_path / "x.db"}', metadata)
