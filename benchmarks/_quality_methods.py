@@ -82,10 +82,10 @@ METHOD_LABELS = {
 def run_grdm(train, metadata, seed, settings, fits: SharedFit, **options):
     """Fit (or reuse the fit ``fits`` holds for the same data and training settings), sample."""
     shards = options.pop('shards', None)
+    share = options.pop('sibling_noise', 0.0)
     kwargs = {'seed': seed, 'verbose': False, **options}
     # Steps given on the command line (or by --quick) apply to every GRDM variant.
     kwargs.update({k: settings[k] for k in ('steps', 'sampling_steps') if settings[k] is not None})
-    share = options.pop('sibling_noise', 0.0)
 
     def sampler(synth, scale):
         synth._sibling_noise = share  # every variant sets it: the fit is shared
