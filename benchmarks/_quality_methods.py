@@ -44,14 +44,10 @@ GRDM_VARIANTS = {
     # The same in one shard per stage: what staging costs (tables shared across shards
     # first, held clean) apart from what the shard boundaries cost.
     'grdm_staged': {'shards': 1},
-    # Sampling only: siblings share part of their starting noise (a screen, issue 12).
-    'grdm_sib03': {'sibling_noise': 0.3},
-    'grdm_sib06': {'sibling_noise': 0.6},
 }
 METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down', 'grdm_joint',
            'grdm_summaries', 'grdm_v020', 'grdm_cfg1', 'grdm_cfg13', 'grdm_cfg15', 'grdm_large',
-           'grdm_lead025', 'grdm_lead075', 'grdm_steps100', 'grdm_sharded', 'grdm_staged',
-           'grdm_sib03', 'grdm_sib06')
+           'grdm_lead025', 'grdm_lead075', 'grdm_steps100', 'grdm_sharded', 'grdm_staged')
 #: Run unless --methods says otherwise (the others are opt-in variants; grdm_v020 is the
 #: previous version's defaults, measured in the same run).
 DEFAULT_METHODS = ('grdm', 'grdm_v020', 'hma', 'independent', 'links_shuffled', 'ceiling')
@@ -74,23 +70,16 @@ METHOD_LABELS = {
     'grdm_steps100': 'GRDM, sampling_steps=100 (same fit)',
     'grdm_sharded': 'GRDM, sample_sharded in 8 shards (same fit)',
     'grdm_staged': 'GRDM, sample_sharded, one shard per stage (same fit)',
-    'grdm_sib03': 'GRDM, siblings share 30% of their starting noise (same fit)',
-    'grdm_sib06': 'GRDM, siblings share 60% of their starting noise (same fit)',
 }
 
 
 def run_grdm(train, metadata, seed, settings, fits: SharedFit, **options):
     """Fit (or reuse the fit ``fits`` holds for the same data and training settings), sample."""
     shards = options.pop('shards', None)
-    share = options.pop('sibling_noise', 0.0)
     kwargs = {'seed': seed, 'verbose': False, **options}
     # Steps given on the command line (or by --quick) apply to every GRDM variant.
     kwargs.update({k: settings[k] for k in ('steps', 'sampling_steps') if settings[k] is not None})
-
-    def sampler(synth, scale):
-        synth._sibling_noise = share  # every variant sets it: the fit is shared
-        return synth.sample_scale(scale) if shards is None else _sharded(synth, scale, train, shards)
-
+    sampler = None if shards is None else (lambda synth, scale: _sharded(synth, scale, train, shards))
     synth, synthetic, fit_s, sample_s = fits.sample(metadata, train, kwargs, sampler=sampler)
     info = synth.get_info()
     extra = {'params': {k: v for k, v in synth.get_parameters().items() if k != 'locales'},

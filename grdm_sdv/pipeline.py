@@ -43,8 +43,6 @@ def generate(
     levels: dict[str, int] | None = None,
     parent_lead: float = 0.0,
     guidance_scale: float = 1.0,
-    siblings: dict[str, torch.Tensor] | None = None,
-    sibling_noise: float = 0.0,
 ) -> dict[str, TableTensors]:
     """Run the reverse chain on the whole graph: all rows of all tables at once.
 
@@ -69,10 +67,6 @@ def generate(
             and logits are ``u + w (c - u)``, ``c`` with messages and ``u`` without (a
             second, message-free pass). ``1``: no guidance, one pass. Needs a model trained
             with ``Trainer.context_dropout > 0``.
-        siblings: node type -> parent row of each row (``-1``: none), the parent whose
-            children share a part of their starting noise (``sibling_noise``).
-        sibling_noise: share of the starting noise's variance that the children of one
-            parent have in common (0: independent rows; every row's noise stays N(0, I)).
     """
     known = {k: KnownCells(*(x.to(device) for x in (v.x_num, v.num_mask, v.x_cat, v.cat_mask)))
              for k, v in (known or {}).items()}
@@ -87,8 +81,6 @@ def generate(
             for et, e in graph.edge_index.items()}
     struct = {k: v.to(device) for k, v in graph.struct.items()}
     x_num, x_cat, known, clean = _start(graph, d_num, num_classes, known, clean_known, gen, device)
-    if sibling_noise > 0 and siblings:
-        _share_noise(x_num, siblings, sibling_noise, clean, graph, gen, device)
     levels = levels or {k: 0 for k in graph.num_nodes}
     grids = diffusion.set_table_timesteps(sampling_steps, {k: levels.get(k, 0) for k in graph.num_nodes},
                                           parent_lead)
@@ -142,17 +134,6 @@ def _start(graph: RelationalGraph, d_num, num_classes, known: dict[str, KnownCel
     for k in clean:
         x_num[k], x_cat[k] = known[k].x_num.clone(), known[k].x_cat.clone()
     return x_num, x_cat, {k: v for k, v in known.items() if k not in clean}, clean
-
-
-def _share_noise(x_num: dict, siblings: dict, share: float, clean: set, graph, gen, device) -> None:
-    """Mix a per-parent noise vector into the starting noise of its children (in place)."""
-    for k, parent in siblings.items():
-        if k in clean or not len(x_num[k]):
-            continue
-        parent = parent.to(device)
-        common = torch.randn((int(parent.max()) + 2, x_num[k].shape[1]), generator=gen, device=device)
-        mixed = (1 - share) ** 0.5 * x_num[k] + share ** 0.5 * common[parent.clamp(min=-1) + 1]
-        x_num[k] = torch.where((parent >= 0)[:, None], mixed, x_num[k])
 
 
 def _reverse_step(diffusion: MixedDiffusion, heads: tuple, guidance_scale: float, t: float, s: float,

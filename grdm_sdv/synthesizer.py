@@ -433,23 +433,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             torch_compile=self.torch_compile, clean_known=self._clean_known,
             levels={node[t]: lv for t, lv in schema.levels().items()},
             parent_lead=self.parent_lead, guidance_scale=self._guidance(),
-            siblings=self._sibling_parents(graph), sibling_noise=getattr(self, '_sibling_noise', 0.0),
         )
-
-    def _sibling_parents(self, graph: RelationalGraph) -> dict:
-        """Node type -> the row of its structure-primary parent, per row (``-1``: null)."""
-        if not getattr(self, '_sibling_noise', 0.0):
-            return {}
-        node = RelationalGraph.node_types(self._schema)
-        out = {}
-        for fk in self._schema.foreign_keys:
-            if self._structure.primary.get(fk.child) != fk.name:
-                continue
-            parent, child = graph.edge_index[(node[fk.parent], f'rev_{fk.name}', node[fk.child])]
-            idx = torch.full((graph.num_nodes[node[fk.child]],), -1, dtype=torch.long)
-            idx[child] = parent
-            out[node[fk.child]] = idx
-        return out
 
     def _guidance(self) -> float:
         return check_guidance(self.guidance_scale, self._guidable)
