@@ -230,8 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
                         'sharded: delete another sample in the folder')
     s.add_argument('--scale', type=float, default=1.0)
     s.add_argument('--max-rows-in-memory', type=int, default=None,
-                   help='sample shard by shard into <output>/<table>/part-*.csv with at most this many generated '
-                        'rows per shard (the default under torchrun: from the memory available)')
+                   help='sample shard by shard into <output>/<table>/part-*.csv with at most this '
+                        'many generated rows per shard (the default under torchrun: from the '
+                        'memory available)')
     s.add_argument('--format', default='csv', choices=['csv', 'parquet'],
                    help='part file format of a sharded sample (default csv)')
     s.add_argument('--work', default=None,
