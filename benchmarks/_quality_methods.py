@@ -79,31 +79,33 @@ def run_grdm(train, metadata, seed, settings, fits: SharedFit, **options):
     kwargs = {'seed': seed, 'verbose': False, **options}
     # Steps given on the command line (or by --quick) apply to every GRDM variant.
     kwargs.update({k: settings[k] for k in ('steps', 'sampling_steps') if settings[k] is not None})
-    sampler = None if shards is None else (lambda synth, scale: _sharded(synth, scale, train, shards))
+    run = {}  # the sharded sampler's manifest
+    sampler = None if shards is None else (lambda synth, scale: _sharded(synth, scale, train, shards, run))
     synth, synthetic, fit_s, sample_s = fits.sample(metadata, train, kwargs, sampler=sampler)
     info = synth.get_info()
     extra = {'params': {k: v for k, v in synth.get_parameters().items() if k != 'locales'},
              'device': info.get('fit_device'), 'num_parameters': info.get('num_parameters')}
     if shards is not None:
-        extra['sharded'] = _against_unsharded(synth, synthetic, metadata, seed, settings)
+        extra['sharded'] = _against_unsharded(synth, synthetic, metadata, seed, settings,
+                                              run['manifest']['shards'])
     return synthetic, fit_s, sample_s, extra
 
 
-def _sharded(synth, scale: float, train, shards: int) -> dict:
-    """``sample_sharded`` in about ``shards`` shards (parquet, so dtypes survive), read back."""
+def _sharded(synth, scale: float, train, shards: int, run: dict) -> dict:
+    """``sample_sharded`` in about ``shards`` shards (parquet, so dtypes survive), read back;
+    its manifest goes into ``run``."""
     import tempfile
 
     from grdm_sdv.sharding import read_sharded
 
     rows = int(scale * sum(len(df) for df in train.values()))
     with tempfile.TemporaryDirectory() as folder:
-        manifest = synth.sample_sharded(folder, scale=scale, max_rows_in_memory=max(1, rows // shards),
-                                        file_format='parquet')
-        synth._last_shards = manifest['shards']
+        run['manifest'] = synth.sample_sharded(folder, scale=scale, file_format='parquet',
+                                                max_rows_in_memory=max(1, rows // shards))
         return read_sharded(folder)
 
 
-def _against_unsharded(synth, sharded, metadata, seed, settings) -> dict:
+def _against_unsharded(synth, sharded, metadata, seed, settings, n_shards: int) -> dict:
     """The same fit sampled in one piece from the same state (so the same structure):
     C2ST-Agg detection of the sharded tables against it (0.5: indistinguishable), and, for
     the noise of that test, of a second one-piece sample (the next draw) against it."""
@@ -112,7 +114,7 @@ def _against_unsharded(synth, sharded, metadata, seed, settings) -> dict:
     synth.reset_sampling()
     whole = synth.sample_scale(1.0)
     again = synth.sample_scale(1.0)
-    out = {'shards': synth._last_shards,
+    out = {'shards': n_shards,
            'same_rows': {t: len(whole[t]) == len(sharded[t]) for t in whole}}
     if settings['detection']:
         for key, other in (('detection_vs_unsharded', sharded), ('detection_unsharded_vs_unsharded', again)):

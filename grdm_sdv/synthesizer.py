@@ -405,11 +405,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             if keep and t in keep:
                 sampled[t] = keep[t].reset_index(drop=True).copy()
             else:
-                tt = out.pop(node[t])
-                enc = self._encoders[t]
-                attrs = enc.inverse(tt.x_num.numpy()[:, :enc.d_num], tt.x_cat.numpy(), rng)
-                del tt
-                sampled[t] = self._finalize_table(t, attrs, links, sampled)
+                sampled[t] = self._decode_table(t, out.pop(node[t]), links, sampled, rng)
                 if keys_from and t in keys_from and pk:
                     sampled[t][pk] = keys_from[t][pk].to_numpy()
             if sink is not None:
@@ -437,6 +433,12 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
 
     def _guidance(self) -> float:
         return check_guidance(self.guidance_scale, self._guidable)
+
+    def _decode_table(self, table: str, tensors, links, done, rng) -> pd.DataFrame:
+        """One generated table from the model's numbers and tokens to the user's form."""
+        enc = self._encoders[table]
+        attrs = enc.inverse(tensors.x_num.numpy()[:, :enc.d_num], tensors.x_cat.numpy(), rng)
+        return self._finalize_table(table, attrs, links, done)
 
     def _finalize_table(self, table, attrs, links, done) -> pd.DataFrame:
         """Reverse-transform one table and fill its foreign keys from the sampled edges."""

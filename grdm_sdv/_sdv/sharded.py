@@ -154,8 +154,7 @@ class ShardedSampling:
         for t, rows in sub.rows.items():
             if t in sub.generated or not len(rows):
                 continue
-            x_num, x_cat = store.load_rows(plan, t, rows)
-            x_num, x_cat = torch.from_numpy(np.array(x_num)), torch.from_numpy(np.array(x_cat))
+            x_num, x_cat = (torch.from_numpy(a) for a in store.load_rows(plan, t, rows))
             cells[node[t]] = KnownCells(x_num, torch.ones_like(x_num, dtype=torch.bool),
                                         x_cat, torch.ones_like(x_cat, dtype=torch.bool))
         graph = RelationalGraph.build(schema, sub.n_rows, sub.links, self._nullable,
@@ -174,12 +173,10 @@ class ShardedSampling:
                 tt = out.pop(node[t])
                 if not len(sub.rows[t]):
                     continue
-                enc = self._encoders[t]
                 if t in later:
                     arrays[t] = (tt.x_num.numpy(), tt.x_cat.numpy())
-                attrs = enc.inverse(tt.x_num.numpy()[:, :enc.d_num], tt.x_cat.numpy(), rng)
                 self._seed_transformers(t, [shard_seed, schema.tables.index(t)])
-                df = self._finalize_table(t, attrs, sub.links, done)
+                df = self._decode_table(t, tt, sub.links, done, rng)
                 pk = schema.primary_keys.get(t)
                 if pk:
                     df[pk] = key_makers[t](sub.rows[t])

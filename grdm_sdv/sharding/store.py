@@ -54,6 +54,7 @@ class ShardStore:
         self.file_format = file_format
         self.work = self.folder / '_grdm'
         self._shard_of_row: dict[str, np.ndarray] = {}
+        self._done: set[int] = set()  # committed shards stay committed: checked once
 
     # --- opening -------------------------------------------------------------------------
     @staticmethod
@@ -97,12 +98,16 @@ class ShardStore:
 
     def done(self, shard: int) -> bool:
         """Whether ``shard`` is committed with all its files in place."""
+        if shard in self._done:
+            return True
         path = self._marker(shard)
         if not path.exists():
             return False
         files = json.loads(path.read_text())['files']
-        return all((self.folder / f['path']).exists()
-                   and (self.folder / f['path']).stat().st_size == f['bytes'] for f in files)
+        if all((self.folder / f['path']).exists()
+               and (self.folder / f['path']).stat().st_size == f['bytes'] for f in files):
+            self._done.add(shard)
+        return shard in self._done
 
     def wait(self, shards: list[int], poll: float = 0.2) -> None:
         """Block until every shard in ``shards`` is committed (by this or another worker)."""
@@ -128,10 +133,7 @@ class ShardStore:
                 continue
             final = self.folder / t / f'part-{shard:05d}.{self.file_format}'
             tmp = final.with_name(f'.{final.name}.{os.getpid()}.tmp')
-            if self.file_format == 'csv':
-                df.to_csv(tmp, index=False)
-            else:
-                df.to_parquet(tmp, index=False)
+            self._write_frame(df, tmp)
             moves.append((tmp, final))
             files.append({'table': t, 'path': f'{t}/{final.name}', 'rows': len(df),
                           'bytes': tmp.stat().st_size})
@@ -148,6 +150,12 @@ class ShardStore:
         for tmp, final in moves:
             os.replace(tmp, final)
         _write_json(self._marker(shard), {'shard': shard, 'files': files, **(info or {})})
+
+    def _write_frame(self, df: pd.DataFrame, path: Path) -> None:
+        if self.file_format == 'csv':
+            df.to_csv(path, index=False)
+        else:
+            df.to_parquet(path, index=False)
 
     def load_rows(self, plan, table: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The encoded ``(x_num, x_cat)`` of ``table``'s global ``rows`` (sorted), gathered
@@ -190,8 +198,7 @@ class ShardStore:
         for t, entry in tables.items():
             if not entry['parts']:
                 empty = self.folder / t / f'part-empty.{self.file_format}'
-                frame = pd.DataFrame(columns=entry['columns'])
-                frame.to_csv(empty, index=False) if self.file_format == 'csv' else frame.to_parquet(empty)
+                self._write_frame(pd.DataFrame(columns=entry['columns']), empty)
                 entry['parts'].append({'path': f'{t}/{empty.name}', 'rows': 0, 'shard': None})
         manifest = {'run': self.run, 'shards': n_shards, 'tables': tables, 'shard_log': timings}
         _write_json(self.folder / 'manifest.json', manifest)
