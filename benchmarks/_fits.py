@@ -16,7 +16,8 @@ import pandas as pd
 from ._versions import timing
 
 #: Parameters read only when sampling: variants that differ only in these share one fit.
-SAMPLING_PARAMS = ('sampling_steps', 'parent_lead', 'sampling_variance', 'guidance_scale')
+SAMPLING_PARAMS = ('sampling_steps', 'parent_lead', 'sampling_variance', 'guidance_scale',
+                   'rank_columns')
 
 
 def grdm_defaults() -> dict:

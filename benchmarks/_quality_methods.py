@@ -24,10 +24,10 @@ GRDM_VARIANTS = {
     # the loss on the seed rows only, the posterior variance, 2,000 steps.
     'grdm_joint': {'context_dropout': 0.0, 'guidance_scale': 1.0,
                    'independent_times': 0.0, 'parent_lead': 0.0, 'loss_hops': 0,
-                   'sampling_variance': 'posterior', 'steps': 2000},
+                   'sampling_variance': 'posterior', 'steps': 2000, 'rank_columns': False},
     'grdm_summaries': {'child_summaries': True},
     # The defaults of 0.2.0: no classifier-free guidance.
-    'grdm_v020': {'context_dropout': 0.0, 'guidance_scale': 1.0},
+    'grdm_v020': {'context_dropout': 0.0, 'guidance_scale': 1.0, 'rank_columns': False},
     # The larger configuration documented for users with more time or a GPU.
     'grdm_large': {'steps': 3000},
     # Other guidance scales of the default fit (one fit serves every scale).
@@ -44,10 +44,16 @@ GRDM_VARIANTS = {
     # The same in one shard per stage: what staging costs (tables shared across shards
     # first, held clean) apart from what the shard boundaries cost.
     'grdm_staged': {'shards': 1},
+    # The default fit without its rank columns kept numbered (the behaviour before 0.2.3).
+    'grdm_noranks': {'rank_columns': False},
+    # Diagnostic: the default fit's attributes generated on the training half's own keys and
+    # links (sample_from_structure), so the structure model's share of a score shows.
+    'grdm_realstruct': {'real_structure': True},
 }
 METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down', 'grdm_joint',
            'grdm_summaries', 'grdm_v020', 'grdm_cfg1', 'grdm_cfg13', 'grdm_cfg15', 'grdm_large',
-           'grdm_lead025', 'grdm_lead075', 'grdm_steps100', 'grdm_sharded', 'grdm_staged')
+           'grdm_lead025', 'grdm_lead075', 'grdm_steps100', 'grdm_sharded', 'grdm_staged',
+           'grdm_noranks', 'grdm_realstruct')
 #: Run unless --methods says otherwise (the others are opt-in variants; grdm_v020 is the
 #: previous version's defaults, measured in the same run).
 DEFAULT_METHODS = ('grdm', 'grdm_v020', 'hma', 'independent', 'links_shuffled', 'ceiling')
@@ -70,17 +76,23 @@ METHOD_LABELS = {
     'grdm_steps100': 'GRDM, sampling_steps=100 (same fit)',
     'grdm_sharded': 'GRDM, sample_sharded in 8 shards (same fit)',
     'grdm_staged': 'GRDM, sample_sharded, one shard per stage (same fit)',
+    'grdm_noranks': 'GRDM, rank_columns=False (same fit)',
+    'grdm_realstruct': 'GRDM attributes on the real keys and links (same fit)',
 }
 
 
 def run_grdm(train, metadata, seed, settings, fits: SharedFit, **options):
     """Fit (or reuse the fit ``fits`` holds for the same data and training settings), sample."""
     shards = options.pop('shards', None)
+    real_structure = options.pop('real_structure', False)
     kwargs = {'seed': seed, 'verbose': False, **options}
     # Steps given on the command line (or by --quick) apply to every GRDM variant.
     kwargs.update({k: settings[k] for k in ('steps', 'sampling_steps') if settings[k] is not None})
     run = {}  # the sharded sampler's manifest
     sampler = None if shards is None else (lambda synth, scale: _sharded(synth, scale, train, shards, run))
+    if real_structure:
+        def sampler(synth, scale):
+            return synth.sample_from_structure(train)
     synth, synthetic, fit_s, sample_s = fits.sample(metadata, train, kwargs, sampler=sampler)
     info = synth.get_info()
     extra = {'params': {k: v for k, v in synth.get_parameters().items() if k != 'locales'},

@@ -176,7 +176,8 @@ class ShardedSampling:
                 if t in later:
                     arrays[t] = (tt.x_num.numpy(), tt.x_cat.numpy())
                 self._seed_transformers(t, [shard_seed, schema.tables.index(t)])
-                df = self._decode_table(t, tt, sub.links, done, rng)
+                # A rank column is ranked where its parents' children are all in the shard.
+                df = self._decode_table(t, tt, sub.links, done, rng, complete=sub.siblings_complete)
                 pk = schema.primary_keys.get(t)
                 if pk:
                     df[pk] = key_makers[t](sub.rows[t])

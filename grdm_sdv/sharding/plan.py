@@ -212,6 +212,12 @@ class ShardGraph:
     links: dict[str, np.ndarray]
     child_counts: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def siblings_complete(self, fk: str) -> bool:
+        """Whether every parent row with children here along ``fk`` has all of them here."""
+        local, counts = self.links[fk], self.child_counts[fk]
+        here = np.bincount(local[local >= 0], minlength=len(counts))
+        return bool(((here == 0) | (here == counts)).all())
+
 
 def child_counts(schema: RelationalSchema, n_rows: dict[str, int],
                  links: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
