@@ -500,8 +500,10 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             info['fit_seconds'] = self._fit_seconds
             info['fit_seed'] = self._fit_seed
             info['num_parameters'] = sum(p.numel() for p in self._model.parameters())
-            info['rank_columns'] = [f'{r.table}.{r.column}: {r.start}, {r.start + 1}, ... per {r.fk_column}'
-                                    for r in getattr(self, '_rank_columns', [])]
+            info['rank_columns'] = [
+                f'{r.table}.{r.column}: {r.start}, {r.start + 1}, ... per {r.fk_column}'
+                + ('' if r.key is None else f" in {'descending' if r.key_sign < 0 else 'ascending'} {r.key}")
+                for r in getattr(self, '_rank_columns', [])]
         return info
 
     # --- persistence -------------------------------------------------------------------------
