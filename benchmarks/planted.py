@@ -59,8 +59,6 @@ VARIANTS: dict[str, dict] = {
     # Candidates for the documented larger configuration.
     'long': {'steps': 3000},
     'wide': {'hidden_dim': 256},
-    # Twice the neighbours per row and foreign key in training subgraphs and at sampling.
-    'fan16': {'fanout': 16},
     # Classifier-free guidance on the neighbourhood: one fit, sampled at several scales.
     'cfg': {'context_dropout': 0.1,
             SAMPLINGS: {'': {}, **{f' w{w}': {'guidance_scale': w} for w in (1.15, 1.25, 1.35, 1.5, 2.0)}}},

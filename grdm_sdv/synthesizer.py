@@ -502,7 +502,6 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             info['num_parameters'] = sum(p.numel() for p in self._model.parameters())
             info['rank_columns'] = [
                 f'{r.table}.{r.column}: {r.start}, {r.start + 1}, ... per {r.fk_column}'
-                + ('' if r.key is None else f" in {'descending' if r.key_sign < 0 else 'ascending'} {r.key}")
                 for r in getattr(self, '_rank_columns', [])]
         return info
 

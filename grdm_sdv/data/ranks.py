@@ -13,7 +13,7 @@ parent's children are numbered ``start..start + n - 1`` again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -32,12 +32,6 @@ class RankColumn:
         fk_column: that foreign key's column, for messages.
         start: the first number (``1`` for positions; ``0`` where counting starts at 0).
         share: the share of the real parents (with 2 or more children) numbered so.
-        key: another numerical column of the table that orders the siblings as the rank
-            does (a standings position and its points; a finishing order and its laps):
-            the median over parents of their Spearman correlation is at least
-            :data:`MIN_KEY_CORRELATION` in size. Sampling ranks by it (ties by the
-            generated rank), so each row's rank agrees with its key. ``None``: none.
-        key_sign: ``1`` when the rank rises with the key, ``-1`` when it falls.
     """
 
     table: str
@@ -46,8 +40,6 @@ class RankColumn:
     fk_column: str
     start: int
     share: float
-    key: str | None = None
-    key_sign: int = 1
 
 
 #: A column is a rank column when at least this share of the parents with 2 or more children
@@ -55,9 +47,6 @@ class RankColumn:
 MIN_SHARE = 0.9
 #: ... and there are at least this many such parents (fewer are no evidence).
 MIN_PARENTS = 10
-#: A column orders the siblings as a rank column does when the median over parents (with 3
-#: or more children) of their Spearman correlation is at least this in size.
-MIN_KEY_CORRELATION = 0.9
 
 
 def find_rank_columns(schema: RelationalSchema, tables: dict[str, pd.DataFrame],
@@ -86,46 +75,8 @@ def find_rank_columns(schema: RelationalSchema, tables: dict[str, pd.DataFrame],
                 if got is not None and (best is None or got[1] > best[1].share):
                     best = (fk, RankColumn(table, column, fk.name, fk.column, *got))
             if best is not None:
-                fk, rank = best
-                key = _key_of(tables[table], column, links[fk.name],
-                              [c for c in numerical(table) if c != column and c in tables[table]])
-                found.append(rank if key is None else replace(rank, key=key[0], key_sign=key[1]))
+                found.append(best[1])
     return found
-
-
-def _key_of(frame: pd.DataFrame, column: str, parent: np.ndarray,
-            candidates: list[str]) -> tuple[str, int] | None:
-    """The candidate column that orders each parent's children as ``column`` does, if any."""
-    keep = parent >= 0
-    groups = pd.Series(parent[keep])
-    sizes = groups.map(groups.value_counts()).to_numpy()
-    big = sizes >= 3
-    if not big.any():
-        return None
-    g = groups[big].to_numpy()
-    rank = pd.to_numeric(frame[column], errors='coerce').to_numpy(float)[keep][big]
-    best = None
-    for c in candidates:
-        other = pd.to_numeric(frame[c], errors='coerce').to_numpy(float)[keep][big]
-        if np.isnan(other).any():
-            continue
-        rho = _spearman_by_group(rank, other, g)
-        if abs(rho) >= MIN_KEY_CORRELATION and (best is None or abs(rho) > abs(best[1])):
-            best = (c, rho)
-    return None if best is None else (best[0], 1 if best[1] > 0 else -1)
-
-
-def _spearman_by_group(a: np.ndarray, b: np.ndarray, groups: np.ndarray) -> float:
-    """Median over groups of the Spearman correlation of ``a`` and ``b`` (groups where both
-    vary)."""
-    frame = pd.DataFrame({'g': groups, 'a': a, 'b': b})
-    ranks = frame.groupby('g')[['a', 'b']].rank()
-    centred = ranks - ranks.groupby(frame['g']).transform('mean')
-    sums = pd.DataFrame({'ab': centred['a'] * centred['b'], 'aa': centred['a'] ** 2,
-                         'bb': centred['b'] ** 2}).groupby(frame['g']).sum()
-    ok = (sums['aa'] > 0) & (sums['bb'] > 0)
-    rho = sums['ab'][ok] / np.sqrt(sums['aa'][ok] * sums['bb'][ok])
-    return float(rho.median()) if len(rho) else 0.0
 
 
 def _numbering(values: np.ndarray, parent: np.ndarray) -> tuple[int, float] | None:
@@ -163,8 +114,8 @@ def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def apply_ranks(df: pd.DataFrame, ranks: list[RankColumn], links: dict[str, np.ndarray],
                 rng: np.random.Generator) -> pd.DataFrame:
-    """Replace each rank column of ``df`` by its ranks among each parent's children: by its
-    key column where it has one, ties (and the rest) by its own generated values.
+    """Replace each rank column of ``df`` by its ranks among each parent's children (the
+    order of its generated values, ties at random).
 
     Rows without a parent (null foreign key) keep their values; a missing value ranks last
     in its parent. The column keeps its dtype.
@@ -175,12 +126,8 @@ def apply_ranks(df: pd.DataFrame, ranks: list[RankColumn], links: dict[str, np.n
         if not len(rows):
             continue
         column = pd.to_numeric(df[r.column], errors='coerce').to_numpy(dtype=float, copy=True)
-        keys = [rng.random(len(rows)), _last_if_missing(column[rows])]
-        if r.key is not None and r.key in df:
-            key = pd.to_numeric(df[r.key], errors='coerce').to_numpy(dtype=float)[rows]
-            keys.append(_last_if_missing(r.key_sign * key))
         p = parent[rows]
-        order = np.lexsort((*keys, p))
+        order = np.lexsort((rng.random(len(rows)), _last_if_missing(column[rows]), p))
         starts, sizes = _runs(p[order])
         ranked = np.empty(len(rows))
         ranked[order] = r.start + np.arange(len(rows)) - np.repeat(starts, sizes)
