@@ -464,8 +464,10 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         enc = self._encoders[table]
         attrs = enc.inverse(tensors.x_num.numpy()[:, :enc.d_num], tensors.x_cat.numpy(), rng)
         df = self._finalize_table(table, attrs, links, done)
+        if not getattr(self, 'rank_columns', True):  # models saved before 0.2.3 lack both
+            return df
         ranks = [r for r in getattr(self, '_rank_columns', []) if r.table == table
-                 and getattr(self, 'rank_columns', True) and r.column not in fixed and (complete is None or complete(r.fk))]
+                 and r.column not in fixed and (complete is None or complete(r.fk))]
         return apply_ranks(df, ranks, links, rng)
 
     def _finalize_table(self, table, attrs, links, done) -> pd.DataFrame:

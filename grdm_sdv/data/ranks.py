@@ -72,10 +72,10 @@ def find_rank_columns(schema: RelationalSchema, tables: dict[str, pd.DataFrame],
             best = None
             for fk in fks:
                 got = _numbering(values, links[fk.name])
-                if got is not None and (best is None or got[1] > best[1].share):
-                    best = (fk, RankColumn(table, column, fk.name, fk.column, *got))
+                if got is not None and (best is None or got[1] > best.share):
+                    best = RankColumn(table, column, fk.name, fk.column, *got)
             if best is not None:
-                found.append(best[1])
+                found.append(best)
     return found
 
 
