@@ -118,6 +118,28 @@ def _detection_features(
     return stack(real_features, len(real[table])), stack(syn_features, len(synthetic[table])), names
 
 
+def c2st_accuracy(
+    real_x: np.ndarray, syn_x: np.ndarray, n_class: int, rng: np.random.Generator,
+    n_folds: int = 5, seed: int = 0, n_jobs: int = 1,
+) -> float:
+    """Mean stratified ``n_folds``-fold accuracy of the detection classifier telling
+    ``n_class`` rows drawn (by ``rng``) from each feature matrix apart: the classifier
+    two-sample test :func:`detection_c2st_agg` runs on each table, for feature matrices of
+    one's own (e.g. with columns dropped)."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from threadpoolctl import threadpool_limits
+
+    real_take = np.sort(rng.choice(len(real_x), size=n_class, replace=False))
+    syn_take = np.sort(rng.choice(len(syn_x), size=n_class, replace=False))
+    features = np.vstack([real_x[real_take], syn_x[syn_take]])
+    labels = np.concatenate([np.zeros(n_class, dtype=int), np.ones(n_class, dtype=int)])
+    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    classifier = _make_classifier(seed, n_jobs)[0]
+    with threadpool_limits(limits=n_jobs, user_api='openmp'):
+        scores = cross_val_score(classifier, features, labels, cv=folds, scoring='accuracy')
+    return float(scores.mean())
+
+
 def detection_c2st_agg(
     real: Tables,
     synthetic: Tables,
@@ -156,9 +178,6 @@ def detection_c2st_agg(
         classifier`` (accuracy NaN when a table has no features or too few rows). The
         mean accuracy over tables is in ``result.attrs['mean_accuracy']``.
     """
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from threadpoolctl import threadpool_limits
-
     meta = _metadata_dict(metadata)
     _check_inputs(meta, ('real', real), ('synthetic', synthetic))
     rows = []
@@ -167,20 +186,11 @@ def detection_c2st_agg(
         n_class = min(len(real_x), len(syn_x))
         if max_rows_per_class is not None:
             n_class = min(n_class, max_rows_per_class)
-        classifier, classifier_name = _make_classifier(seed, n_jobs)
+        classifier_name = _make_classifier(seed, n_jobs)[1]
         accuracy = np.nan
         if names and n_class >= n_folds:
-            rng = np.random.default_rng([seed, index])
-            real_take = np.sort(rng.choice(len(real_x), size=n_class, replace=False))
-            syn_take = np.sort(rng.choice(len(syn_x), size=n_class, replace=False))
-            features = np.vstack([real_x[real_take], syn_x[syn_take]])
-            labels = np.concatenate([np.zeros(n_class, dtype=int), np.ones(n_class, dtype=int)])
-            folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-            with threadpool_limits(limits=n_jobs, user_api='openmp'):
-                scores = cross_val_score(
-                    classifier, features, labels, cv=folds, scoring='accuracy'
-                )
-            accuracy = float(scores.mean())
+            accuracy = c2st_accuracy(real_x, syn_x, n_class, np.random.default_rng([seed, index]),
+                                     n_folds=n_folds, seed=seed, n_jobs=n_jobs)
         else:
             LOGGER.info('C2ST-Agg skips table %r: %d features, %d rows per class.',
                         table, len(names), n_class)
