@@ -80,6 +80,18 @@ class TableEncoder:
         """Width of ``x_num``."""
         return sum(c.transformer is not None for c in self.num_columns)
 
+    def observed(self, x_cat: torch.Tensor) -> torch.Tensor:
+        """``(n, d_num)`` bool: the cells of ``x_num`` that hold a value, i.e. whose column's
+        "is null" flag in ``x_cat`` (when it has one) does not say null."""
+        n, flag = len(x_cat), len(self.cat_columns)
+        cols = []
+        for c in self.num_columns:
+            if c.transformer is not None:
+                cols.append(x_cat[:, flag] != 1 if c.has_nulls
+                            else torch.ones(n, dtype=torch.bool, device=x_cat.device))
+            flag += int(c.has_nulls)
+        return torch.stack(cols, 1) if cols else torch.zeros((n, 0), dtype=torch.bool)
+
     def fit(self, df: pd.DataFrame) -> 'TableEncoder':
         """Learn quantiles and category sets from ``df``."""
         self.columns = list(df.columns)
