@@ -475,8 +475,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
     def _matched(self, table: str, tensors: TableTensors, rng: np.random.Generator) -> TableTensors:
         """``tensors`` with its numerical columns drawn from their training distributions in
         the generated order (``match_marginals``; unchanged when it is off)."""
-        # Models saved before 0.2.4 sample as they did.
-        if not getattr(self, 'match_marginals', False) or not tensors.x_num.shape[1]:
+        if not self.match_marginals or not tensors.x_num.shape[1]:
             return tensors
         d = self._encoders[table].d_num  # children summaries after it are not matched
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
@@ -556,6 +555,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         state.setdefault('_guidable', False)
         state.setdefault('child_summaries', False)
         state.setdefault('_summaries', None)
+        # Files saved before 0.2.4 sample as they did, without matched marginals.
+        state.setdefault('match_marginals', False)
         self.__dict__.update(state)
 
     def save(self, filepath: str) -> None:
