@@ -477,12 +477,12 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         the generated order (``match_marginals``; unchanged when it is off)."""
         if not self.match_marginals or not tensors.x_num.shape[1]:
             return tensors
-        d = self._encoders[table].d_num  # children summaries after it are not matched
+        enc, x_num = self._encoders[table], tensors.x_num
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        x_num = tensors.x_num.clone()
-        x_num[:, :d] = match_marginals(x_num[:, :d], self._encoders[table].observed(tensors.x_cat),
-                                       generator)
-        return TableTensors(x_num, tensors.x_cat, tensors.num_classes)
+        matched = match_marginals(x_num[:, :enc.d_num], enc.observed(tensors.x_cat), generator)
+        # Children summaries after the encoder's columns are not matched.
+        return TableTensors(torch.cat([matched, x_num[:, enc.d_num:]], 1), tensors.x_cat,
+                            tensors.num_classes)
 
     def _decode_table(self, table: str, tensors, links, done, rng, fixed=(),
                       complete=None) -> pd.DataFrame:
@@ -495,9 +495,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         enc = self._encoders[table]
         attrs = enc.inverse(tensors.x_num.numpy()[:, :enc.d_num], tensors.x_cat.numpy(), rng)
         df = self._finalize_table(table, attrs, links, done)
-        if not getattr(self, 'rank_columns', True):  # models saved before 0.2.3 lack both
+        if not self.rank_columns:
             return df
-        ranks = [r for r in getattr(self, '_rank_columns', []) if r.table == table
+        ranks = [r for r in self._rank_columns if r.table == table
                  and r.column not in fixed and (complete is None or complete(r.fk))]
         return apply_ranks(df, ranks, links, rng)
 
@@ -535,7 +535,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             info['num_parameters'] = sum(p.numel() for p in self._model.parameters())
             info['rank_columns'] = [
                 f'{r.table}.{r.column}: {r.start}, {r.start + 1}, ... per {r.fk_column}'
-                for r in getattr(self, '_rank_columns', [])]
+                for r in self._rank_columns]
         return info
 
     # --- persistence -------------------------------------------------------------------------
@@ -555,7 +555,10 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         state.setdefault('_guidable', False)
         state.setdefault('child_summaries', False)
         state.setdefault('_summaries', None)
-        # Files saved before 0.2.4 sample as they did, without matched marginals.
+        # Files saved before 0.2.3 have no rank columns found (nothing to rank), and files
+        # saved before 0.2.4 sample as they did, without matched marginals.
+        state.setdefault('rank_columns', True)
+        state.setdefault('_rank_columns', [])
         state.setdefault('match_marginals', False)
         self.__dict__.update(state)
 
