@@ -62,7 +62,7 @@ def find_rank_columns(schema: RelationalSchema, tables: dict[str, pd.DataFrame],
     """
     found = []
     for table in schema.tables:
-        fks = [fk for fk in schema.foreign_keys if fk.child == table]
+        fks = schema.parents_of(table)
         if not fks:
             continue
         for column in numerical(table):
