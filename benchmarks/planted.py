@@ -62,8 +62,10 @@ VARIANTS: dict[str, dict] = {
     # Classifier-free guidance on the neighbourhood: one fit, sampled at several scales.
     'cfg': {'context_dropout': 0.1,
             SAMPLINGS: {'': {}, **{f' w{w}': {'guidance_scale': w} for w in (1.15, 1.25, 1.35, 1.5, 2.0)}}},
-    # The defaults' one fit sampled with matched marginals (0.2.4) and without (0.2.3).
-    'match': {SAMPLINGS: {'': {}, ' unmatched': {'match_marginals': False}}},
+    # The defaults' one fit sampled with matched marginals (0.2.5), without (0.2.3), and with
+    # numbers only matched (0.2.4).
+    'match': {SAMPLINGS: {'': {}, ' unmatched': {'match_marginals': False},
+                          ' numbers only': {'match_marginals': 'numerical'}}},
 }
 
 #: (parent table, parent column, child table, child column): parent value vs children's mean.

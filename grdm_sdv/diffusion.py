@@ -21,6 +21,11 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .data.marginals import tilt
+
+#: At most this many still-masked rows of a column (evenly spaced) set its class tilt.
+_TILT_POOL = 4096
+
 
 class MixedDiffusion:
     """Scheduler for the ``[x_num | x_cat]`` layout.
@@ -158,11 +163,17 @@ class MixedDiffusion:
         num_classes: list[int],
         generator: torch.Generator | None = None,
         temperature: float = 1.0,
+        cat_targets: list[torch.Tensor | None] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One reverse step from time ``t`` to ``s < t`` for every row.
 
         ``logits`` is a list of ``(n, K_j)`` tensors, or a function ``(j, rows) -> logits``
         computing column ``j``'s logits only for the rows revealed in this step.
+        ``cat_targets``: per categorical column, ``None`` or the class shares its
+        still-masked tokens should take: the revealed tokens are then drawn from the
+        model's probabilities tilted by one log-weight per class, set on (up to 4,096 of)
+        the masked rows so that their mean tilted probabilities are these shares
+        (:func:`~grdm_sdv.data.marginals.tilt`; matched marginals).
         """
         dev = x_num_t.device
         tt = torch.tensor([t], device=dev)
@@ -188,6 +199,7 @@ class MixedDiffusion:
         if num_classes:
             a_t, a_s = float(self.keep_prob(tt)), float(self.keep_prob(ss))
             p_reveal = 1.0 if s <= 0 else (a_s - a_t) / max(1e-12, 1.0 - a_t)
+            logits_of = logits if callable(logits) else (lambda j, rows: logits[j][rows])
             for j in range(len(num_classes)):
                 is_masked = x_cat_t[:, j] == num_classes[j]
                 if not bool(is_masked.any()):
@@ -197,7 +209,14 @@ class MixedDiffusion:
                 if len(rows) == 0:
                     continue
                 # Draw only for the tokens revealed now (a few % of rows per step).
-                lg = logits(j, rows) if callable(logits) else logits[j][rows]
-                probs = torch.softmax(lg.float() / temperature, dim=1)
+                lg = logits_of(j, rows).float() / temperature
+                target = cat_targets[j] if cat_targets is not None else None
+                if target is not None:
+                    pool = is_masked.nonzero().squeeze(1)
+                    if len(pool) > _TILT_POOL:
+                        pool = pool[torch.linspace(0, len(pool) - 1, _TILT_POOL, device=dev).long()]
+                    pool_lg = lg if len(pool) == len(rows) else logits_of(j, pool).float() / temperature
+                    lg = lg + tilt(torch.log_softmax(pool_lg, dim=1), target)
+                probs = torch.softmax(lg, dim=1)
                 x_cat_s[rows, j] = torch.multinomial(probs, 1, generator=generator).squeeze(1)
         return x_num_s, x_cat_s

@@ -14,6 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .data.graph import RelationalGraph
+from .data.marginals import remaining_shares
 from .data.tensors import KnownCells, TableTensors
 from .diffusion import MixedDiffusion
 from .nn.denoiser import HeteroDenoiser
@@ -43,6 +44,7 @@ def generate(
     levels: dict[str, int] | None = None,
     parent_lead: float = 0.0,
     guidance_scale: float = 1.0,
+    class_shares: dict[str, list[torch.Tensor]] | None = None,
 ) -> dict[str, TableTensors]:
     """Run the reverse chain on the whole graph: all rows of all tables at once.
 
@@ -67,6 +69,10 @@ def generate(
             and logits are ``u + w (c - u)``, ``c`` with messages and ``u`` without (a
             second, message-free pass). ``1``: no guidance, one pass. Needs a model trained
             with ``Trainer.context_dropout > 0``.
+        class_shares: node type -> the training class shares of each ``x_cat`` column: its
+            tokens are revealed so that the table ends with these shares (matched
+            marginals, :func:`~grdm_sdv.data.marginals.remaining_shares`); for wholly
+            generated tables only.
     """
     known = {k: KnownCells(*(x.to(device) for x in (v.x_num, v.num_mask, v.x_cat, v.cat_mask)))
              for k, v in (known or {}).items()}
@@ -104,9 +110,11 @@ def generate(
                 heads = (lambda a, b, k=k, h=h: model.head(k, h[k][a:b], t_emb, compiled),
                          None if alone is None else
                          lambda a, b, k=k, u=alone: model.head(k, u[k][a:b], t_emb, compiled))
+                targets = (remaining_shares(x_cat[k], num_classes[k], class_shares[k])
+                           if class_shares and k in class_shares else None)
                 x_num[k], x_cat[k] = _reverse_step(diffusion, heads, guidance_scale, t, s, x_num[k],
                                                    x_cat[k], num_classes[k], chunk_size, use_amp,
-                                                   gen, temperature)
+                                                   gen, temperature, targets)
             del h, alone
             if known:
                 _impose(known, x_num, diffusion, {k: g[i + 1] for k, g in grids.items()}, gen, device)
@@ -138,7 +146,8 @@ def _start(graph: RelationalGraph, d_num, num_classes, known: dict[str, KnownCel
 
 def _reverse_step(diffusion: MixedDiffusion, heads: tuple, guidance_scale: float, t: float, s: float,
                   x_num: torch.Tensor, x_cat: torch.Tensor, num_classes: list[int], chunk_size: int,
-                  use_amp: bool, gen, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+                  use_amp: bool, gen, temperature: float,
+                  targets: list | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """One table from time ``t`` to ``s``: output layer and reverse step chunk by chunk (no
     ``(rows x classes)`` logits). ``heads``: ``(with messages, without or None)``, each
     ``(a, b) -> head`` of rows ``a:b``."""
@@ -152,7 +161,7 @@ def _reverse_step(diffusion: MixedDiffusion, heads: tuple, guidance_scale: float
                 eps, logits_of = _guided(guidance_scale, (eps, logits_of), alone(a, b))
         new_num[a:b], new_cat[a:b] = diffusion.step(
             eps, logits_of, t, s, x_num[a:b], x_cat[a:b], num_classes,
-            generator=gen, temperature=temperature,
+            generator=gen, temperature=temperature, cat_targets=targets,
         )
     return new_num, new_cat
 

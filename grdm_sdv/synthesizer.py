@@ -41,7 +41,7 @@ from ._sdv.sharded import ShardedSampling
 from ._sdv.validation import check_tables, unknown_reference_errors
 from .data.encoding import encode_tables, known_masks
 from .data.graph import RelationalGraph
-from .data.marginals import match_marginals
+from .data.marginals import class_shares, match_marginals
 from .data.ranks import RankColumn, apply_ranks, find_rank_columns
 from .data.schema import RelationalSchema
 from .data.summaries import fit_summaries, with_summaries
@@ -157,8 +157,13 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             never with conditions, fixed tables or imputation, where a column's
             distribution is meant to move, nor in ``sample_sharded``, whose shards hold a
             few rows of a small table each (a region's one row drawn from the whole
-            distribution would leave its customers behind). Read when sampling. Measured in
-            ``docs/fidelity.md``.
+            distribution would leave its customers behind). Categorical columns (and the
+            "is null" share of numerical ones) are matched as they are generated: each
+            step's revealed tokens are drawn from the model's probabilities tilted by one
+            weight per category, so that the column ends with its training shares while the
+            model still chooses which rows take which category. ``'numerical'``: numbers
+            only (the behaviour of 0.2.4; also what files saved before 0.2.5 do, having no
+            category shares stored). Read when sampling. Measured in ``docs/fidelity.md``.
             (default: ``True``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
@@ -199,7 +204,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         context_dropout: float = 0.1,
         guidance_scale: float = 1.15,
         rank_columns: bool = True,
-        match_marginals: bool = True,
+        match_marginals: bool | str = True,
     ) -> None:
         check_params(steps=steps, batch_size=batch_size, n_hops=n_hops, hidden_dim=hidden_dim,
                       num_timesteps=num_timesteps, sampling_steps=sampling_steps,
@@ -236,6 +241,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self.rank_columns = rank_columns
         self.match_marginals = match_marginals
         self._rank_columns: list[RankColumn] = []
+        self._class_shares: dict[str, list[torch.Tensor]] = {}
         self._table_sizes: dict[str, int] = {}
         self._model: HeteroDenoiser | None = None
         self._loss_history: list[dict] = []
@@ -323,6 +329,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self._encoders = encoders
         self._summaries = summaries
         self._rank_columns = ranks
+        self._class_shares = {t: class_shares(tensors[node[t]].x_cat, encoders[t].num_classes)
+                              for t in schema.tables}
         self._table_sizes = n_rows
         self._fit_seed = seed
         self._model = fitted_model
@@ -428,7 +436,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             cells[node[t]] = KnownCells(torch.from_numpy(x_num), torch.from_numpy(num_mask),
                                         torch.from_numpy(x_cat), torch.from_numpy(cat_mask))
         start = time.perf_counter()
-        out = self._denoise(graph, cells, generator, self.verbose)
+        out = self._denoise(graph, cells, generator, self.verbose, match=not known)
         timings = {} if timings is None else timings
         timings['denoise'] = time.perf_counter() - start
         start = time.perf_counter()
@@ -454,8 +462,10 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         return sampled
 
     def _denoise(self, graph: RelationalGraph, cells: dict, generator: torch.Generator,
-                 verbose: bool) -> dict:
-        """The reverse chain on ``graph`` with the fitted model and the sampling settings."""
+                 verbose: bool, match: bool = False) -> dict:
+        """The reverse chain on ``graph`` with the fitted model and the sampling settings;
+        ``match``: a free sample, whose categories follow their training shares when
+        ``match_marginals`` is ``True``."""
         schema, node = self._schema, RelationalGraph.node_types(self._schema)
         return generate(
             self._model, self._diffusion(), graph,
@@ -467,6 +477,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             torch_compile=self.torch_compile, clean_known=self._clean_known,
             levels={node[t]: lv for t, lv in schema.levels().items()},
             parent_lead=self.parent_lead, guidance_scale=self._guidance(),
+            class_shares={node[t]: v for t, v in self._class_shares.items()}
+            if match and self.match_marginals not in (False, 'numerical') else None,
         )
 
     def _guidance(self) -> float:
@@ -560,6 +572,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         state.setdefault('rank_columns', True)
         state.setdefault('_rank_columns', [])
         state.setdefault('match_marginals', False)
+        # Files saved before 0.2.5 hold no class shares: their categories are not matched.
+        state.setdefault('_class_shares', {})
         self.__dict__.update(state)
 
     def save(self, filepath: str) -> None:

@@ -33,7 +33,10 @@ def check_params(**params) -> None:
         elif name in ('independent_times', 'parent_lead', 'context_dropout'):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 bad.append(f"'{name}'={value!r} (a number from 0 to 1)")
-        elif name in ('torch_compile', 'child_summaries', 'rank_columns', 'match_marginals'):
+        elif name == 'match_marginals':
+            if not isinstance(value, (bool, np.bool_)) and value != 'numerical':
+                bad.append(f"'{name}'={value!r} (True, False or 'numerical')")
+        elif name in ('torch_compile', 'child_summaries', 'rank_columns'):
             if not isinstance(value, (bool, np.bool_)):
                 bad.append(f"'{name}'={value!r} (True or False)")
         elif name == 'learning_rate':

@@ -12,6 +12,14 @@ generated value becomes ``ndtri((i + u) / n)`` with ``u ~ U(0, 1)``. The ranks, 
 them every ordering the model learned across rows and tables, are kept; only the spread
 and shape come from the training data. Decoded through the quantile transform this is the
 training column's own distribution (the quantile interpolation's, between training values).
+
+Categorical columns (and the "is null" flags) are matched while they are generated: masked
+diffusion reveals a few tokens of a column at each step, each drawn from the model's
+conditional. With :func:`remaining_shares` and :func:`tilt`, the tokens revealed at a step
+are drawn from the model's conditionals tilted by one log-weight per class, chosen so that
+the still-masked rows are expected to fill each class's remaining quota (the training
+share times the number of rows, less the tokens already revealed). The model still says
+which rows take which class; the training data says how many.
 Measured in ``docs/fidelity.md``.
 """
 
@@ -49,4 +57,49 @@ def match_marginals(x_num: torch.Tensor, observed: torch.Tensor,
     return out
 
 
-__all__ = ['match_marginals']
+def class_shares(x_cat: torch.Tensor, num_classes: list[int]) -> list[torch.Tensor]:
+    """Each ``x_cat`` column's class shares (float64, summing to 1; the training marginals)."""
+    n = max(1, len(x_cat))
+    return [torch.bincount(x_cat[:, j], minlength=k)[:k].double() / n
+            for j, k in enumerate(num_classes)]
+
+
+def remaining_shares(x_cat: torch.Tensor, num_classes: list[int],
+                     shares: list[torch.Tensor]) -> list[torch.Tensor | None]:
+    """Per column, the class shares the still-masked tokens should take so that the whole
+    column ends at ``shares``: each class's quota (share x rows) less its revealed tokens,
+    floored at 0 and normalized; ``None`` for a column with no masked token left."""
+    n, out = len(x_cat), []
+    for j, k in enumerate(num_classes):
+        counts = torch.bincount(x_cat[:, j], minlength=k + 1).double()  # k: the mask token
+        if counts[k] == 0:
+            out.append(None)
+            continue
+        quota = (shares[j].to(counts.device) * n - counts[:k]).clamp(min=0)
+        total = quota.sum()
+        out.append(quota / total if total > 0 else shares[j].to(counts.device))
+    return out
+
+
+def tilt(log_probs: torch.Tensor, target: torch.Tensor, iterations: int = 30) -> torch.Tensor:
+    """One log-weight per class such that ``softmax(log_probs + w)`` averaged over the rows
+    is ``target`` (iterative proportional fitting, a Sinkhorn scaling of the classes).
+
+    Args:
+        log_probs: ``(rows, K)`` the model's log-probabilities of the rows to be revealed
+            (or a sample of them).
+        target: ``(K,)`` class shares summing to 1 (a class with share 0 gets weight -30).
+
+    Returns:
+        ``(K,)`` float32 log-weights to add to every row's logits.
+    """
+    lp = log_probs.double()
+    goal = target.double().to(lp.device).clamp(min=1e-13).log()
+    w = torch.zeros(lp.shape[1], dtype=torch.float64, device=lp.device)
+    for _ in range(iterations):
+        mean = torch.softmax(lp + w, dim=1).mean(0).clamp(min=1e-13).log()
+        w = (w + goal - mean).clamp(-30.0, 30.0)
+    return w.float()
+
+
+__all__ = ['class_shares', 'match_marginals', 'remaining_shares', 'tilt']

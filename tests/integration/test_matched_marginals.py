@@ -1,5 +1,6 @@
 """Matched marginals: numerical columns drawn from their training distribution, in the
-model's order; never where a sample is conditioned."""
+model's order, and category tokens revealed to their training shares; never where a sample
+is conditioned."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from grdm_sdv.data.marginals import match_marginals
+from grdm_sdv.data.marginals import class_shares, match_marginals, remaining_shares, tilt
+from grdm_sdv.diffusion import MixedDiffusion
 
 
 def test_match_marginals_keeps_order_and_unobserved_cells():
@@ -39,18 +41,24 @@ def _numerical(tables, metadata):
             if spec['sdtype'] == 'numerical' and len(tables[t]) >= 100]
 
 
+def _sampled(synth, setting):
+    """A sample from the state right after the fit, with ``match_marginals=setting``."""
+    before = synth.match_marginals
+    synth.match_marginals = setting
+    try:
+        synth.reset_sampling()
+        return synth.sample(scale=1.0)
+    finally:
+        synth.match_marginals = before
+
+
 def test_sampled_columns_follow_training_distribution(fitted, demo):
     tables, metadata = demo
     columns = _numerical(tables, metadata)
     assert columns
-    fitted.reset_sampling()
-    matched = fitted.sample(scale=1.0)
-    fitted.match_marginals = False
-    try:
-        fitted.reset_sampling()
-        plain = fitted.sample(scale=1.0)
-    finally:
-        fitted.match_marginals = True
+    # Numbers only: the categories (and so the denoised rows) are the same both ways.
+    matched = _sampled(fitted, 'numerical')
+    plain = _sampled(fitted, False)
 
     def ks(out, t, c):
         return stats.ks_2samp(tables[t][c].dropna(), out[t][c].dropna()).statistic
@@ -89,3 +97,64 @@ def test_not_applied_where_conditioned(fitted, demo):
         fitted.match_marginals = True
     for t in tables:
         pd.testing.assert_frame_equal(with_matching[t], without[t])
+
+
+def test_tilt_and_remaining_shares():
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(3000, 4, generator=gen) + torch.tensor([2.0, 0.0, 0.0, -2.0])
+    target = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    w = tilt(torch.log_softmax(logits, 1), target)
+    assert torch.allclose(torch.softmax(logits + w, 1).mean(0), target, atol=1e-4)
+    # The rows keep their own preferences: the tilt is one weight per class, not per row.
+    assert (torch.softmax(logits + w, 1).argmax(1) == (logits + w).argmax(1)).all()
+    x_cat = torch.tensor([[0], [0], [1], [4], [4], [4], [4], [4]])  # 4: the mask token
+    shares = class_shares(torch.tensor([[0], [1], [1], [2]]), [4])[0]
+    assert torch.allclose(shares, torch.tensor([0.25, 0.5, 0.25, 0.0], dtype=torch.float64))
+    # Quotas of 8 rows: 2, 4, 2, 0; revealed: 2, 1, 0, 0; left for the 5 masked: 0, 3, 2, 0.
+    left = remaining_shares(x_cat, [4], [shares])[0]
+    assert torch.allclose(left, torch.tensor([0.0, 0.6, 0.4, 0.0], dtype=torch.float64))
+    assert remaining_shares(torch.tensor([[0], [1]]), [4], [shares]) == [None]
+
+
+def test_reveal_step_meets_class_shares():
+    """A reverse step's revealed tokens take the target shares, not the model's marginal."""
+    n, k = 20000, 3
+    diffusion = MixedDiffusion()
+    logits = (torch.randn(n, k, generator=torch.Generator().manual_seed(0))
+              + torch.tensor([1.5, 0.0, -1.5]))
+    x_cat = torch.full((n, 1), k)
+    x_num = torch.zeros((n, 0))
+    target = torch.tensor([0.2, 0.3, 0.5])
+
+    def revealed(targets):
+        _, out = diffusion.step(torch.zeros((n, 0)), [logits], 0.5, 0.0, x_num, x_cat, [k],
+                                generator=torch.Generator().manual_seed(1), cat_targets=targets)
+        return torch.bincount(out[:, 0], minlength=k).double() / n
+
+    plain, tilted = revealed(None), revealed([target])
+    assert plain[0] > 0.45  # the model's own marginal leans to class 0 (so this can fail)
+    assert torch.allclose(tilted, target.double(), atol=0.015), tilted
+
+
+def _category_tv(tables, sampled, metadata):
+    meta = metadata.to_dict()['tables']
+    out = {}
+    for t in meta:
+        for c, spec in meta[t]['columns'].items():
+            if spec['sdtype'] in ('categorical', 'boolean') and len(tables[t]) >= 100:
+                p = tables[t][c].astype(str).value_counts(normalize=True)
+                q = sampled[t][c].astype(str).value_counts(normalize=True)
+                out[(t, c)] = 0.5 * float(p.sub(q, fill_value=0).abs().sum())
+    return out
+
+
+def test_sampled_categories_follow_training_shares(fitted, demo):
+    tables, metadata = demo
+    matched = _category_tv(tables, _sampled(fitted, True), metadata)
+    numbers_only = _category_tv(tables, _sampled(fitted, 'numerical'), metadata)
+    assert matched
+    # Each column ends within sampling noise of its training shares; the tiny model alone
+    # is further off on average (so this can fail).
+    assert max(matched.values()) < 0.06, matched
+    assert np.mean(list(numbers_only.values())) > 1.5 * np.mean(list(matched.values())), (
+        numbers_only, matched)

@@ -152,6 +152,9 @@ def test_bad_parameters_are_named(demo):
         GRDMSynthesizer(metadata, mixed_precision='yes')
     with pytest.raises(SynthesizerInputError, match="'message_direction'='up'"):
         GRDMSynthesizer(metadata, message_direction='up')
+    with pytest.raises(SynthesizerInputError, match="'match_marginals'='categorical'"):
+        GRDMSynthesizer(metadata, match_marginals='categorical')
+    assert GRDMSynthesizer(metadata, match_marginals='numerical').match_marginals == 'numerical'
 
 
 def test_downward_messages_fit_and_sample(demo):
