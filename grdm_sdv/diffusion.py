@@ -212,10 +212,14 @@ class MixedDiffusion:
                 lg = logits_of(j, rows).float() / temperature
                 target = cat_targets[j] if cat_targets is not None else None
                 if target is not None:
-                    pool = is_masked.nonzero().squeeze(1)
-                    if len(pool) > _TILT_POOL:
-                        pool = pool[torch.linspace(0, len(pool) - 1, _TILT_POOL, device=dev).long()]
-                    pool_lg = lg if len(pool) == len(rows) else logits_of(j, pool).float() / temperature
+                    masked = is_masked.nonzero().squeeze(1)
+                    pick = (None if len(masked) <= _TILT_POOL else
+                            torch.linspace(0, len(masked) - 1, _TILT_POOL, device=dev).long())
+                    if len(rows) == len(masked):  # all revealed now: their logits are at hand
+                        pool_lg = lg if pick is None else lg[pick]
+                    else:
+                        pool = masked if pick is None else masked[pick]
+                        pool_lg = logits_of(j, pool).float() / temperature
                     lg = lg + tilt(torch.log_softmax(pool_lg, dim=1), target)
                 probs = torch.softmax(lg, dim=1)
                 x_cat_s[rows, j] = torch.multinomial(probs, 1, generator=generator).squeeze(1)
