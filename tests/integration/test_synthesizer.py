@@ -155,6 +155,8 @@ def test_bad_parameters_are_named(demo):
     with pytest.raises(SynthesizerInputError, match="'match_marginals'='categorical'"):
         GRDMSynthesizer(metadata, match_marginals='categorical')
     assert GRDMSynthesizer(metadata, match_marginals='numerical').match_marginals == 'numerical'
+    with pytest.raises(SynthesizerInputError, match="'sibling_templates'=1"):
+        GRDMSynthesizer(metadata, sibling_templates=1)
 
 
 def test_downward_messages_fit_and_sample(demo):
