@@ -60,3 +60,18 @@ def children_per_parent(data, rel) -> np.ndarray:
     fk = data[rel['child_table_name']][rel['child_foreign_key']].dropna()
     parent = data[rel['parent_table_name']][rel['parent_primary_key']]
     return fk.value_counts().reindex(parent.to_numpy(), fill_value=0).to_numpy()
+
+
+def with_item_columns(demo, make) -> tuple[dict[str, pd.DataFrame], object]:
+    """The demo database with numerical columns added to ``order_item``:
+    ``make(items, rng) -> {column: values}`` (rng seeded with 0)."""
+    from sdv.metadata import Metadata
+
+    tables, metadata = demo
+    tables = {k: v.copy() for k, v in tables.items()}
+    items = tables['order_item']
+    meta = metadata.to_dict()
+    for column, values in make(items, np.random.default_rng(0)).items():
+        items[column] = values
+        meta['tables']['order_item']['columns'][column] = {'sdtype': 'numerical'}
+    return tables, Metadata.load_from_dict(meta)

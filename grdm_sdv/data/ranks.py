@@ -60,23 +60,30 @@ def find_rank_columns(schema: RelationalSchema, tables: dict[str, pd.DataFrame],
         links: fk name -> parent row of every child row (``-1`` where null).
         numerical: table -> its numerical attribute columns (candidates).
     """
-    found = []
+    return [best for table, column, values, fks in child_columns(schema, tables, numerical)
+            if (best := strongest(RankColumn(table, column, fk.name, fk.column, *got) for fk in fks
+                                  if (got := _numbering(values, links[fk.name])) is not None))]
+
+
+def child_columns(schema: RelationalSchema, tables: dict[str, pd.DataFrame],
+                  numerical: Callable[[str], list[str]], exclude: set[tuple[str, str]] = frozenset()):
+    """``(table, column, values as floats, foreign keys)`` of each numerical column of every
+    table with parents, except the ``exclude`` ``(table, column)`` pairs: the candidates of a
+    per-parent pattern (rank columns, sibling templates)."""
     for table in schema.tables:
         fks = schema.parents_of(table)
         if not fks:
             continue
         for column in numerical(table):
-            if column not in tables[table]:
-                continue
-            values = pd.to_numeric(tables[table][column], errors='coerce').to_numpy(dtype=float)
-            best = None
-            for fk in fks:
-                got = _numbering(values, links[fk.name])
-                if got is not None and (best is None or got[1] > best.share):
-                    best = RankColumn(table, column, fk.name, fk.column, *got)
-            if best is not None:
-                found.append(best)
-    return found
+            if (table, column) not in exclude and column in tables[table]:
+                yield (table, column,
+                       pd.to_numeric(tables[table][column], errors='coerce').to_numpy(dtype=float), fks)
+
+
+def strongest(found):
+    """The one of ``found`` (objects with a ``share``) with the largest share, the first on a
+    tie; ``None`` when there is none."""
+    return max(found, key=lambda f: f.share, default=None)
 
 
 def _numbering(values: np.ndarray, parent: np.ndarray) -> tuple[int, float] | None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .ranks import _runs
+from .ranks import _runs, child_columns, strongest
 from .schema import RelationalSchema
 
 #: Candidates have from 2 to this many distinct values.
@@ -86,21 +86,13 @@ def find_sibling_templates(schema: RelationalSchema, tables: dict[str, pd.DataFr
         exclude: ``(table, column)`` pairs left out (the rank columns, numbered instead).
     """
     found = []
-    for table in schema.tables:
-        for column in numerical(table):
-            if (table, column) in exclude or column not in tables[table]:
-                continue
-            values = pd.to_numeric(tables[table][column], errors='coerce').to_numpy(dtype=float)
-            distinct = np.unique(values[np.isfinite(values)])
-            if not 2 <= len(distinct) <= MAX_VALUES:
-                continue
-            best = None
-            for fk in schema.parents_of(table):
-                got = _qualify(values, links[fk.name])
-                if got is not None and (best is None or got[0] > best.share):
-                    best = SiblingTemplate(table, column, fk.name, fk.column, *got)
-            if best is not None:
-                found.append(best)
+    for table, column, values, fks in child_columns(schema, tables, numerical, exclude):
+        if not 2 <= len(np.unique(values[np.isfinite(values)])) <= MAX_VALUES:
+            continue
+        best = strongest(SiblingTemplate(table, column, fk.name, fk.column, *got) for fk in fks
+                         if (got := _qualify(values, links[fk.name])) is not None)
+        if best is not None:
+            found.append(best)
     return found
 
 

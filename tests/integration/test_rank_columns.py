@@ -7,11 +7,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from sdv.metadata import Metadata
 
 from grdm_sdv.data.ranks import RankColumn, apply_ranks, find_rank_columns
 
-from ..conftest import TINY, assert_integrity
+from ..conftest import TINY, assert_integrity, with_item_columns
 
 
 def _is_numbering(values: pd.Series, groups: pd.Series, start: int = 1) -> pd.Series:
@@ -25,17 +24,12 @@ def _is_numbering(values: pd.Series, groups: pd.Series, start: int = 1) -> pd.Se
 def ranked_demo(demo):
     """The demo database with order_item.line = 1..n per order (in a random order) and
     order_item.noise, integers that are not a numbering."""
-    tables, metadata = demo
-    tables = {k: v.copy() for k, v in tables.items()}
-    rng = np.random.default_rng(0)
-    items = tables['order_item']
-    items['line'] = items.groupby('order_id').cumcount() + 1
-    items['line'] = items.groupby('order_id')['line'].transform(lambda s: rng.permutation(s.to_numpy()))
-    items['noise'] = rng.integers(1, 4, len(items))
-    meta = metadata.to_dict()
-    meta['tables']['order_item']['columns']['line'] = {'sdtype': 'numerical'}
-    meta['tables']['order_item']['columns']['noise'] = {'sdtype': 'numerical'}
-    return tables, Metadata.load_from_dict(meta)
+    def make(items, rng):
+        line = items.groupby('order_id').cumcount() + 1
+        line = line.groupby(items['order_id']).transform(lambda s: rng.permutation(s.to_numpy()))
+        return {'line': line, 'noise': rng.integers(1, 4, len(items))}
+
+    return with_item_columns(demo, make)
 
 
 def _fit(tables, metadata, **kwargs):

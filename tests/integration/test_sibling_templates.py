@@ -8,13 +8,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from sdv.metadata import Metadata
 
 from grdm_sdv.data import templates as tpl
 from grdm_sdv.data.schema import ForeignKey, RelationalSchema
 from grdm_sdv.data.templates import SiblingTemplate, apply_templates, find_sibling_templates
 
-from ..conftest import TINY, assert_integrity
+from ..conftest import TINY, assert_integrity, with_item_columns
 
 
 def _one_lead_share(items: pd.DataFrame) -> float:
@@ -27,18 +26,12 @@ def _one_lead_share(items: pd.DataFrame) -> float:
 def lead_demo(demo):
     """The demo database with order_item.lead: exactly one item of each order is 1 (the
     others 0), and order_item.noise, integers 0..2 at random."""
-    tables, metadata = demo
-    tables = {k: v.copy() for k, v in tables.items()}
-    rng = np.random.default_rng(0)
-    items = tables['order_item']
-    first = items.groupby('order_id').cumcount() == 0
-    items['lead'] = first.astype(int)
-    items['lead'] = items.groupby('order_id')['lead'].transform(lambda s: rng.permutation(s.to_numpy()))
-    items['noise'] = rng.integers(0, 3, len(items))
-    meta = metadata.to_dict()
-    meta['tables']['order_item']['columns']['lead'] = {'sdtype': 'numerical'}
-    meta['tables']['order_item']['columns']['noise'] = {'sdtype': 'numerical'}
-    return tables, Metadata.load_from_dict(meta)
+    def make(items, rng):
+        lead = (items.groupby('order_id').cumcount() == 0).astype(int)
+        lead = lead.groupby(items['order_id']).transform(lambda s: rng.permutation(s.to_numpy()))
+        return {'lead': lead, 'noise': rng.integers(0, 3, len(items))}
+
+    return with_item_columns(demo, make)
 
 
 def test_found_and_kept(lead_demo, tmp_path):
