@@ -139,13 +139,18 @@ def apply_ranks(df: pd.DataFrame, ranks: list[RankColumn], links: dict[str, np.n
         ranked = np.empty(len(rows))
         ranked[order] = r.start + np.arange(len(rows)) - np.repeat(starts, sizes)
         column[rows] = ranked
-        out = pd.Series(column, index=df.index)
-        try:
-            out = out.astype(df[r.column].dtype)
-        except (TypeError, ValueError):
-            pass  # e.g. an int column with nulls in rows without a parent: stays float
-        df[r.column] = out
+        put_keeping_dtype(df, r.column, column)
     return df
+
+
+def put_keeping_dtype(df: pd.DataFrame, column: str, values: np.ndarray) -> None:
+    """Write float ``values`` into ``df[column]`` in that column's dtype where they fit it."""
+    out = pd.Series(values, index=df.index)
+    try:
+        out = out.astype(df[column].dtype)
+    except (TypeError, ValueError):
+        pass  # e.g. an int column with nulls in rows without a parent: stays float
+    df[column] = out
 
 
 __all__ = ['RankColumn', 'apply_ranks', 'find_rank_columns']

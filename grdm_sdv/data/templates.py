@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .ranks import _runs, child_columns, strongest
+from .ranks import _runs, child_columns, put_keeping_dtype, strongest
 from .schema import RelationalSchema
 
 #: Candidates have from 2 to this many distinct values.
@@ -96,15 +96,14 @@ def find_sibling_templates(schema: RelationalSchema, tables: dict[str, pd.DataFr
     return found
 
 
-def _compositions(values: np.ndarray, parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(sizes, counts)``: per parent with a valued child, its number of valued children and
-    its count of each distinct value (``(parents, distinct values)``)."""
-    keep = (parent >= 0) & np.isfinite(values)
+def _compositions(values: np.ndarray, parent: np.ndarray, keep: np.ndarray):
+    """``(sizes, counts, distinct)``: over the ``keep`` rows, per parent its number of
+    children and its count of each of the ``distinct`` values (``(parents, distinct values)``)."""
     distinct, code = np.unique(values[keep], return_inverse=True)
     parents, row = np.unique(parent[keep], return_inverse=True)
     k = len(distinct)
     counts = np.bincount(row * k + code, minlength=len(parents) * k).reshape(len(parents), k)
-    return counts.sum(1), counts
+    return counts.sum(1), counts, distinct
 
 
 def _modal_share(sizes: np.ndarray, counts: np.ndarray) -> float:
@@ -120,17 +119,16 @@ def _modal_share(sizes: np.ndarray, counts: np.ndarray) -> float:
 def _qualify(values: np.ndarray, parent: np.ndarray):
     """``(share, baseline, templates)`` when ``values`` take a few fixed compositions per
     parent of ``parent``, else ``None``."""
-    sizes, counts = _compositions(values, parent)
+    keep = (parent >= 0) & np.isfinite(values)
+    sizes, counts, distinct = _compositions(values, parent, keep)
     if (sizes >= MIN_SIZE).sum() < MIN_PARENTS:
         return None
     share = _modal_share(sizes, counts)
-    keep = (parent >= 0) & np.isfinite(values)
     shuffled = values.copy()
     shuffled[keep] = np.random.default_rng(0).permutation(values[keep])
-    baseline = _modal_share(*_compositions(shuffled, parent))
+    baseline = _modal_share(*_compositions(shuffled, parent, keep)[:2])
     if share < MIN_SHARE or share < MIN_LIFT * baseline:
         return None
-    distinct = np.unique(values[keep])
     keys, freq = np.unique(counts, axis=0, return_counts=True)
     templates: dict[int, list[np.ndarray]] = {}
     for key in keys[freq >= MIN_REPEATS]:
@@ -154,8 +152,7 @@ def apply_templates(df: pd.DataFrame, templates: list[SiblingTemplate],
         rows = np.flatnonzero((parent >= 0) & np.isfinite(column))
         if not len(rows):
             continue
-        p = parent[rows]
-        order = rows[np.lexsort((rng.random(len(rows)), column[rows], p))]
+        order = rows[np.lexsort((rng.random(len(rows)), column[rows], parent[rows]))]
         starts, sizes = _runs(parent[order])
         values = column[order]
         for n in np.intersect1d(np.unique(sizes), list(tpl.templates)):
@@ -170,12 +167,7 @@ def apply_templates(df: pd.DataFrame, templates: list[SiblingTemplate],
                 pick = np.argmax((gap <= low + 1e-9 * (1 + low)) * (rng.random(gap.shape) + 1), 1)
                 values[cells] = comps[pick]
         column[order] = values
-        out = pd.Series(column, index=df.index)
-        try:
-            out = out.astype(df[tpl.column].dtype)
-        except (TypeError, ValueError):
-            pass
-        df[tpl.column] = out
+        put_keeping_dtype(df, tpl.column, column)
     return df
 
 
