@@ -12,8 +12,12 @@ pointing at the table), and per child table the null rate of each foreign key. S
   (unlike the reference code, which draws each foreign key independently);
 * the other foreign keys of a multi-parent table are matched by configuration-model stub
   matching: parent ``q`` gets about ``d_q`` children, rescaled so the stubs add up to the rows
-  that need a parent, then shuffled. Repeated (primary, secondary) pairs are reduced by
-  degree-preserving swaps until they are no more frequent than in the real data.
+  that need a parent. The stubs are paired with the rows along the foreign key's co-parent
+  axis with an FK matched before it (:mod:`grdm_sdv.coparents`: an F1 driver's results
+  fall in the races and teams of his era), or shuffled where it has none or with
+  ``link_matching='random'``. Repeated (primary, secondary) pairs are reduced by
+  degree-preserving swaps (with rows nearby in the matching order) until they are no more
+  frequent than in the real data.
 
 Everything is vectorized numpy, O(rows).
 """
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .coparents import CoParentAxis, fit_axis
 from .data.schema import ForeignKey, RelationalSchema
 
 
@@ -38,6 +43,7 @@ class StructureModel:
         primary: child table -> name of its primary FK.
         null_primary: child table -> rows with a null primary FK per primary-parent row.
         dup_rate: fk name -> share of rows whose (primary, this) parent pair repeats.
+        axes: secondary fk name -> its co-parent axis, in matching order.
     """
 
     schema: RelationalSchema
@@ -47,6 +53,7 @@ class StructureModel:
     primary: dict[str, str] = field(default_factory=dict)
     null_primary: dict[str, float] = field(default_factory=dict)
     dup_rate: dict[str, float] = field(default_factory=dict)
+    axes: dict[str, CoParentAxis] = field(default_factory=dict)
 
     def fit(self, n_rows: dict[str, int], links: dict[str, np.ndarray]) -> 'StructureModel':
         """Learn the structure.
@@ -80,7 +87,39 @@ class StructureModel:
                 if fk is prim:
                     continue
                 self.dup_rate[fk.name] = _dup_rate(links[prim.name], links[fk.name])
+            self._fit_axes(fks, prim, n_rows, links)
         return self
+
+    def _fit_axes(self, fks, prim, n_rows, links) -> None:
+        """Each secondary FK's co-parent axis with its anchor, an FK matched before it.
+
+        Greedy: of the FKs not yet placed, the one whose axis with an FK already placed
+        correlates most comes next, anchored on that FK (F1's ``result``: the driver along
+        the team, then the race along the driver). The order of ``axes`` is the matching
+        order; FKs without an axis are matched first, at random.
+        """
+        pairs = {}
+        for anchor in fks:
+            for fk in fks:
+                if fk is not prim and fk is not anchor:
+                    axis = fit_axis(anchor.name, links[anchor.name], links[fk.name],
+                                    n_rows[anchor.parent], n_rows[fk.parent])
+                    if axis is not None:
+                        pairs[anchor.name, fk.name] = axis
+        placed, todo = [prim.name], [fk.name for fk in fks if fk is not prim]
+        while todo:
+            best = max(((pairs[a, f].rho, a, f) for a in placed for f in todo if (a, f) in pairs),
+                       default=None)
+            if best is None:
+                # Nothing placed pairs with what is left: the FK that anchors most of the
+                # rest is matched at random, and the others may follow it.
+                f = max(todo, key=lambda f: max((pairs[f, g].rho for g in todo if (f, g) in pairs),
+                                                default=0.0))
+            else:
+                f = best[2]
+                self.axes[f] = pairs[best[1], f]
+            placed.append(f)
+            todo.remove(f)
 
     def _fk(self, name: str) -> ForeignKey:
         return next(fk for fk in self.schema.foreign_keys if fk.name == name)
@@ -91,6 +130,7 @@ class StructureModel:
         rng: np.random.Generator,
         fixed_rows: dict[str, int] | None = None,
         fixed_links: dict[str, np.ndarray] | None = None,
+        link_matching: str = 'axis',
     ) -> tuple[dict[str, int], dict[str, np.ndarray]]:
         """Sample a new graph.
 
@@ -100,6 +140,8 @@ class StructureModel:
             fixed_rows: optional table -> row count to force (a table kept as given). A
                 non-root table in it must have all its foreign keys in ``fixed_links``.
             fixed_links: fk name -> parent row index per child row, for kept tables.
+            link_matching: ``'axis'``: secondary foreign keys along their co-parent axes
+                (:mod:`grdm_sdv.coparents`); ``'random'``: plain stub matching (0.2.6).
 
         Returns:
             ``(n_rows, links)`` in the same form :meth:`fit` takes.
@@ -107,6 +149,7 @@ class StructureModel:
         s = self.schema
         n_syn: dict[str, int] = {}
         deg_syn: dict[str, np.ndarray] = {}
+        source: dict[str, np.ndarray] = {}  # the real row each synthetic row's degrees copy
         links: dict[str, np.ndarray] = {}
         for t in s.tables:
             fks = s.parents_of(t)
@@ -124,23 +167,30 @@ class StructureModel:
                 parent_idx = np.repeat(np.arange(n_syn[prim.parent]), counts)
                 links[prim.name] = np.concatenate([parent_idx, np.full(n_null, -1)]).astype(np.int64)
                 n = len(links[prim.name])
-                for fk in fks:
-                    if fk is prim:
-                        continue
-                    links[fk.name] = self._match(fk, n, n_syn, deg_syn, links[prim.name], rng)
+                # Files saved before 0.2.7 have no axes: every FK is matched at random.
+                axes = getattr(self, 'axes', {}) if link_matching == 'axis' else {}
+                order = list(axes)  # FKs with an axis after their anchors, the others first
+                for fk in sorted((fk for fk in fks if fk is not prim),
+                                 key=lambda fk: order.index(fk.name) if fk.name in axes else -1):
+                    links[fk.name] = self._match(fk, n, n_syn, deg_syn, links, rng,
+                                                 axes.get(fk.name), source, prim.name)
             n_syn[t] = n
             real_deg = self.degrees[t]
             if real_deg.shape[1]:
                 if self.n_rows[t] == 0:
                     deg_syn[t] = np.zeros((n, real_deg.shape[1]), np.int64)
                 else:
-                    deg_syn[t] = real_deg[_resample(self.n_rows[t], n, rng)]
+                    source[t] = _resample(self.n_rows[t], n, rng)
+                    deg_syn[t] = real_deg[source[t]]
             else:
                 deg_syn[t] = real_deg[:0].reshape(n, 0) if n == 0 else np.zeros((n, 0), np.int64)
         return n_syn, links
 
-    def _match(self, fk, n, n_syn, deg_syn, primary_links, rng) -> np.ndarray:
-        """Assign a parent of ``fk`` to ``n`` child rows keeping parent degrees (stub matching)."""
+    def _match(self, fk, n, n_syn, deg_syn, links, rng, axis, source, primary) -> np.ndarray:
+        """Assign a parent of ``fk`` to ``n`` child rows keeping parent degrees (stub matching).
+
+        Along ``axis`` (:mod:`grdm_sdv.coparents`) when given, else at random.
+        """
         n_parent = n_syn[fk.parent]
         out = np.full(n, -1, np.int64)
         n_null = int(round(self.null_rate[fk.name] * n))
@@ -162,9 +212,17 @@ class StructureModel:
             extra = rng.choice(n_parent, size=rest, replace=False, p=frac / frac.sum()) \
                 if (frac > 0).sum() >= rest else rng.choice(n_parent, size=rest)
             np.add.at(base, extra, 1)
-        stubs = rng.permutation(np.repeat(np.arange(n_parent), base))
+        stubs = np.repeat(np.arange(n_parent), base)
+        anchor = self._fk(axis.anchor) if axis is not None else None
+        if anchor is not None and fk.parent in source and anchor.parent in source:
+            rows, stub_order = axis.pair(links[anchor.name][need], source[anchor.parent], stubs,
+                                         source[fk.parent], rng)
+            need, stubs = need[rows], stubs[stub_order]
+            order = need
+        else:
+            stubs, order = rng.permutation(stubs), None
         out[need] = stubs
-        return _reduce_duplicates(primary_links, out, self.dup_rate.get(fk.name, 1.0), rng)
+        return _reduce_duplicates(links[primary], out, self.dup_rate.get(fk.name, 1.0), rng, order)
 
 
 def _resample(n_real: int, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -200,17 +258,31 @@ def _dup_rate(a: np.ndarray, b: np.ndarray) -> float:
     return float(_duplicated(a, b).mean()) if len(a) else 0.0
 
 
-def _reduce_duplicates(a, b, target_rate, rng, rounds: int = 20) -> np.ndarray:
-    """Swap parents of duplicated pairs with random rows (keeps every parent's degree)."""
+def _reduce_duplicates(a, b, target_rate, rng, order=None, rounds: int = 20) -> np.ndarray:
+    """Swap parents of duplicated pairs with other rows (keeps every parent's degree).
+
+    ``order``: rows in the order they were matched in; partners are then drawn near the row
+    in it (a window that doubles each round), so a swap keeps the matching's locality.
+    Without it, partners are any rows.
+    """
     b = b.copy()
-    valid = np.flatnonzero(b >= 0)
+    valid = np.flatnonzero(b >= 0) if order is None else order
     if len(valid) < 2:
         return b
-    for _ in range(rounds):
+    position = None
+    if order is not None:
+        position = np.zeros(len(b), np.int64)
+        position[order] = np.arange(len(order))
+    for round_ in range(rounds):
         dup = np.flatnonzero(_duplicated(a, b))
         if len(dup) <= target_rate * len(b) + 0.5:
             break
-        partners = valid[rng.integers(0, len(valid), len(dup))]
+        if position is None:
+            partners = valid[rng.integers(0, len(valid), len(dup))]
+        else:
+            width = 4 << round_
+            at = position[dup] + rng.integers(-width, width + 1, len(dup))
+            partners = valid[np.clip(at, 0, len(valid) - 1)]
         keep = (b[dup] >= 0) & (partners != dup)
         dup, partners = dup[keep], partners[keep]
         # Do not touch a row twice in one round (keeps the swap a permutation).
@@ -221,3 +293,4 @@ def _reduce_duplicates(a, b, target_rate, rng, rounds: int = 20) -> np.ndarray:
         dup, partners = dup[ok], partners[ok]
         b[dup], b[partners] = b[partners], b[dup].copy()
     return b
+

@@ -176,6 +176,15 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             real multiset of its size nearest to its generated one (only multisets that
             3 or more real parents share), in the generated order. Read when sampling.
             Measured in ``docs/fidelity.md``. (default: ``True``)
+        link_matching: how the structure step gives the rows of a table with several
+            foreign keys their other parents. ``'axis'``: along each foreign key's
+            *co-parent axis*, found by the fit (a correspondence analysis of which parents
+            real rows pair; listed by ``get_info()['co_parent_axes']``), so an F1 driver's
+            results fall in the races and teams of one era, with the real correlation
+            between the parents' places on the axis; every parent keeps its number of
+            children either way. ``'random'``: at random (the behaviour of 0.2.6; also what
+            files saved before 0.2.7 do). Read when sampling. Measured in
+            ``docs/fidelity.md``. (default: ``'axis'``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
     """
@@ -217,6 +226,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         rank_columns: bool = True,
         match_marginals: bool | str = True,
         sibling_templates: bool = True,
+        link_matching: str = 'axis',
     ) -> None:
         check_params(steps=steps, batch_size=batch_size, n_hops=n_hops, hidden_dim=hidden_dim,
                       num_timesteps=num_timesteps, sampling_steps=sampling_steps,
@@ -226,7 +236,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                       sampling_variance=sampling_variance, loss_hops=loss_hops,
                       child_summaries=child_summaries, context_dropout=context_dropout,
                       guidance_scale=guidance_scale, rank_columns=rank_columns,
-                      match_marginals=match_marginals, sibling_templates=sibling_templates)
+                      match_marginals=match_marginals, sibling_templates=sibling_templates,
+                      link_matching=link_matching)
         check_guidance(guidance_scale, context_dropout)
         super().__init__(metadata, locales=locales)
         self.steps = steps
@@ -253,6 +264,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self.rank_columns = rank_columns
         self.match_marginals = match_marginals
         self.sibling_templates = sibling_templates
+        self.link_matching = link_matching
         self._rank_columns: list[RankColumn] = []
         self._sibling_templates: list[SiblingTemplate] = []
         self._class_shares: dict[str, list[torch.Tensor]] = {}
@@ -407,7 +419,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         fixed, conditions = fixed or {}, conditions or {}
         fixed_rows, fixed_links = self._fixed_structure(fixed)
         start = time.perf_counter()
-        n_rows, links = self._structure.sample(scale, rng, fixed_rows, fixed_links)
+        n_rows, links = self._structure.sample(scale, rng, fixed_rows, fixed_links, self.link_matching)
         timings = {'structure': time.perf_counter() - start}
         known = {t: self._known_all(t, df) for t, df in fixed.items()}
         for table, values in conditions.items():
@@ -575,7 +587,14 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                 f'{r.table}.{r.column} per {r.fk_column}: {sum(map(len, r.templates.values()))} '
                 f'compositions (most common of its size for {r.share:.0%} of the parents, '
                 f'{r.baseline:.0%} shuffled)' for r in self._sibling_templates]
+            info['co_parent_axes'] = self._structure_axes()
         return info
+
+    def _structure_axes(self) -> list[str]:
+        fks = {fk.name: fk for fk in self._schema.foreign_keys}
+        return [f'{fks[name].child}.{fks[name].column} along {fks[name].child}.'
+                f'{fks[axis.anchor].column} (correlation {axis.rho:.2f})'
+                for name, axis in getattr(self._structure, 'axes', {}).items()]
 
     # --- persistence -------------------------------------------------------------------------
     def __getstate__(self) -> dict:
@@ -604,6 +623,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         state.setdefault('_class_shares', {})
         state.setdefault('sibling_templates', True)
         state.setdefault('_sibling_templates', [])
+        # Files saved before 0.2.7 have no co-parent axes (their structure has none to use).
+        state.setdefault('link_matching', 'axis')
         self.__dict__.update(state)
 
     def save(self, filepath: str) -> None:

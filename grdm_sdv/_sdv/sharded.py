@@ -105,7 +105,8 @@ class ShardedSampling:
         rank, world, _ = init_distributed(resolve_device(self.device))
         seed = self._sharded_seed(output_folder_path, seed, rank, world)
         schema = self._schema
-        n_rows, links = self._structure.sample(float(scale), np.random.default_rng(seed))
+        n_rows, links = self._structure.sample(float(scale), np.random.default_rng(seed),
+                                               link_matching=self.link_matching)
         # Held for the whole run: int32 halves the one thing that grows with the database.
         links = {k: v.astype(np.int32) if max(n_rows.values(), default=0) < 2**31 else v
                  for k, v in links.items()}

@@ -129,6 +129,7 @@ def test_a_0_2_1_model_file_loads_after_the_layout_change():
     assert synth.get_parameters()['match_marginals'] is False
     assert synth._class_shares == {}
     assert synth._sibling_templates == [] and synth.sibling_templates is True
+    assert synth.get_info()['co_parent_axes'] == [] and synth.link_matching == 'axis'
     out = synth.sample(scale=1.0)
     assert set(out) == {'region', 'product', 'customer', 'order', 'order_item'}
     assert out['order']['customer_id'].isin(out['customer']['customer_id']).all()

@@ -157,6 +157,8 @@ def test_bad_parameters_are_named(demo):
     assert GRDMSynthesizer(metadata, match_marginals='numerical').match_marginals == 'numerical'
     with pytest.raises(SynthesizerInputError, match="'sibling_templates'=1"):
         GRDMSynthesizer(metadata, sibling_templates=1)
+    with pytest.raises(SynthesizerInputError, match="'link_matching'='sorted'"):
+        GRDMSynthesizer(metadata, link_matching='sorted')
 
 
 def test_downward_messages_fit_and_sample(demo):

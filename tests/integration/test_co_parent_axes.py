@@ -1,0 +1,65 @@
+"""Co-parent axes through the synthesizer: a result's driver comes from the races' era."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sdv.metadata import Metadata
+
+from grdm_sdv import GRDMSynthesizer
+from grdm_sdv.coparents import fit_axis
+
+from ..conftest import TINY, assert_integrity
+
+
+def _eras_database(seed: int = 0):
+    """Races over 60 years, drivers with a career of a few years who race only then."""
+    rng = np.random.default_rng(seed)
+    n_race, n_driver = 240, 90
+    year = rng.integers(1950, 2010, n_race)
+    start = rng.integers(1948, 2008, n_driver)
+    per_race = rng.integers(4, 10, n_race)
+    result_race = np.repeat(np.arange(n_race), per_race)
+    active = np.abs(year[result_race][:, None] - (start[None, :] + 2)) <= 3
+    weight = active + 1e-9
+    driver = (weight.cumsum(1) / weight.sum(1, keepdims=True) > rng.random((len(result_race), 1))).argmax(1)
+    tables = {
+        'race': pd.DataFrame({'race_id': np.arange(n_race), 'year': year}),
+        'driver': pd.DataFrame({'driver_id': np.arange(n_driver),
+                                'nationality': rng.choice(['GB', 'IT', 'FR', 'DE'], n_driver)}),
+        'result': pd.DataFrame({'result_id': np.arange(len(result_race)), 'race_id': result_race,
+                                'driver_id': driver, 'points': rng.integers(0, 10, len(result_race))}),
+    }
+    metadata = Metadata.detect_from_dataframes(tables)
+    return tables, metadata
+
+
+def _held_out_correlation(result: pd.DataFrame, races: pd.DataFrame, drivers: pd.DataFrame) -> float:
+    race = pd.Index(races['race_id']).get_indexer(result['race_id'])
+    driver = pd.Index(drivers['driver_id']).get_indexer(result['driver_id'])
+    axis = fit_axis('race', race, driver, len(races), len(drivers))
+    return 0.0 if axis is None else axis.rho
+
+
+def test_drivers_keep_their_era_and_random_matching_loses_it():
+    tables, metadata = _eras_database()
+    real = _held_out_correlation(tables['result'], tables['race'], tables['driver'])
+    assert real > 0.8
+    synth = GRDMSynthesizer(metadata, seed=0, **{**TINY, 'steps': 10})
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        synth.fit(tables)
+    axes = synth.get_info()['co_parent_axes']
+    assert len(axes) == 1 and axes[0].startswith(('result.driver_id along result.race_id',
+                                                  'result.race_id along result.driver_id'))
+    kept = synth.sample(scale=1.0)
+    assert_integrity(kept, metadata)
+    assert _held_out_correlation(kept['result'], kept['race'], kept['driver']) > real - 0.1
+    synth.link_matching = 'random'
+    shuffled = synth.sample(scale=1.0)
+    assert _held_out_correlation(shuffled['result'], shuffled['race'], shuffled['driver']) < 0.3
+    # Every driver and race keeps its number of results either way.
+    for key in ('race_id', 'driver_id'):
+        assert sorted(kept['result'][key].value_counts()) == sorted(shuffled['result'][key].value_counts())

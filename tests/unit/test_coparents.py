@@ -1,0 +1,117 @@
+"""Co-parent axes: secondary foreign keys matched along the axis the real pairs share."""
+
+import numpy as np
+import pytest
+
+from grdm_sdv.coparents import fit_axis, normal_scores
+from grdm_sdv.data.schema import RelationalSchema
+from grdm_sdv.structure import StructureModel
+
+
+def _schema(extra_fk: bool = False):
+    rel = [
+        {'parent_table_name': 'race', 'parent_primary_key': 'id', 'child_table_name': 'result', 'child_foreign_key': 'race_id'},
+        {'parent_table_name': 'driver', 'parent_primary_key': 'id', 'child_table_name': 'result', 'child_foreign_key': 'driver_id'},
+    ]
+    tables = {'race': {'primary_key': 'id'}, 'driver': {'primary_key': 'id'}, 'result': {'primary_key': 'id'}}
+    if extra_fk:
+        tables['team'] = {'primary_key': 'id'}
+        rel.append({'parent_table_name': 'team', 'parent_primary_key': 'id', 'child_table_name': 'result', 'child_foreign_key': 'team_id'})
+    return RelationalSchema.from_metadata_dict({'tables': tables, 'relationships': rel})
+
+
+def _eras(seed: int = 0, extra_fk: bool = False):
+    """Races and drivers with an era each; a driver races only in races of his era. With
+    ``extra_fk``, drivers race anywhere instead, and each row's team is the one of the
+    driver's era: it follows the driver, not the race. A few null drivers and teams make the
+    race the primary foreign key."""
+    rng = np.random.default_rng(seed)
+    n_race, n_driver, n_team = 300, 120, 40
+    race_era, driver_era, team_era = rng.random(n_race), rng.random(n_driver), rng.random(n_team)
+    per_race = rng.integers(5, 15, n_race)
+    result_race = np.repeat(np.arange(n_race), per_race)
+    # Each result's driver: one of those whose era is within 0.05 of the race's.
+    near = np.abs(race_era[result_race][:, None] - driver_era[None, :]) < (2 if extra_fk else 0.05)
+    weight = near + 1e-9
+    pick = (weight.cumsum(1) / weight.sum(1, keepdims=True) > rng.random((len(result_race), 1))).argmax(1)
+    schema = _schema(extra_fk)
+    fk = {(f.child, f.column): f.name for f in schema.foreign_keys}
+    null = rng.random(len(pick)) < 0.05
+    links = {fk[('result', 'race_id')]: result_race, fk[('result', 'driver_id')]: np.where(null, -1, pick)}
+    n_rows = {'race': n_race, 'driver': n_driver, 'result': len(result_race)}
+    eras = {'race': race_era, 'driver': driver_era}
+    if extra_fk:
+        team = np.argmin(np.abs(driver_era[pick][:, None] - team_era[None, :]), 1)
+        links[fk[('result', 'team_id')]] = np.where(null, -1, team)
+        n_rows['team'] = n_team
+        eras['team'] = team_era
+    return schema, n_rows, links, fk, eras
+
+
+def _pair_correlation(links, a, b) -> float:
+    """Normal-score correlation of the two parents' axis scores, refitted on ``links``."""
+    x, y = links[a], links[b]
+    axis = fit_axis(a, x, y, int(x.max()) + 1, int(y.max()) + 1)
+    return 0.0 if axis is None else axis.rho
+
+
+def test_axis_finds_the_eras_and_their_correlation():
+    schema, n_rows, links, fk, eras = _eras()
+    race, driver = fk[('result', 'race_id')], fk[('result', 'driver_id')]
+    axis = fit_axis(race, links[race], links[driver], n_rows['race'], n_rows['driver'])
+    # The axis is the era (up to sign), and the two parents of a row sit close on it.
+    assert abs(np.corrcoef(normal_scores(axis.anchor_scores), eras['race'])[0, 1]) > 0.9
+    assert abs(np.corrcoef(normal_scores(axis.scores), eras['driver'])[0, 1]) > 0.9
+    assert axis.rho > 0.9
+    # Parents paired at random share no axis.
+    rng = np.random.default_rng(1)
+    shuffled = fit_axis(race, links[race], rng.permutation(links[driver]), n_rows['race'], n_rows['driver'])
+    assert shuffled is None or shuffled.rho < 0.5
+
+
+def test_axis_matching_keeps_the_pairing_and_every_degree():
+    schema, n_rows, links, fk, _ = _eras()
+    race, driver = fk[('result', 'race_id')], fk[('result', 'driver_id')]
+    model = StructureModel(schema).fit(n_rows, links)
+    assert model.primary['result'] == race
+    assert list(model.axes) == [driver] and model.axes[driver].anchor == race
+    real = _pair_correlation(links, race, driver)
+    n_a, axis_links = model.sample(1.0, np.random.default_rng(2))
+    n_r, random_links = model.sample(1.0, np.random.default_rng(2), link_matching='random')
+    assert n_a == n_r
+    # The same parents get the same number of children either way: only the pairing differs.
+    for name in axis_links:
+        a, r = axis_links[name], random_links[name]
+        assert np.array_equal(np.bincount(a[a >= 0]), np.bincount(r[r >= 0]))
+    assert _pair_correlation(axis_links, race, driver) > real - 0.1
+    assert _pair_correlation(random_links, race, driver) < 0.5
+
+
+def test_axes_are_chained_on_the_best_anchor():
+    """The team follows the driver, who follows no race: the driver is matched at random,
+    then the team along the driver's axis."""
+    schema, n_rows, links, fk, _ = _eras(extra_fk=True)
+    race, driver, team = (fk[('result', c)] for c in ('race_id', 'driver_id', 'team_id'))
+    model = StructureModel(schema).fit(n_rows, links)
+    assert model.primary['result'] == race
+    assert list(model.axes) == [team] and model.axes[team].anchor == driver
+    _, syn = model.sample(2.0, np.random.default_rng(3))
+    _, shuffled = model.sample(2.0, np.random.default_rng(3), link_matching='random')
+    assert _pair_correlation(syn, driver, team) > _pair_correlation(links, driver, team) - 0.1
+    assert _pair_correlation(shuffled, driver, team) < 0.5
+
+
+def test_random_matching_is_the_previous_structure():
+    """``link_matching='random'`` and a model saved without axes give the 0.2.6 graph."""
+    schema, n_rows, links, _, _ = _eras()
+    model = StructureModel(schema).fit(n_rows, links)
+    random_links = model.sample(1.5, np.random.default_rng(4), link_matching='random')[1]
+    del model.axes  # as a pickle from 0.2.6 loads
+    old_links = model.sample(1.5, np.random.default_rng(4))[1]
+    assert all(np.array_equal(random_links[k], old_links[k]) for k in old_links)
+
+
+@pytest.mark.parametrize('rows', [5, 0])
+def test_too_few_rows_give_no_axis(rows):
+    a = np.arange(rows) % 3
+    assert fit_axis('fk0', a, a, 3, 3) is None
