@@ -68,8 +68,8 @@ METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down
            'grdm_noranks', 'grdm_realstruct', 'grdm_fan16', 'grdm_nomatch', 'grdm_matchnum',
            'grdm_notemplates', 'grdm_randomlinks')
 #: Run unless --methods says otherwise (the others are opt-in variants; grdm_randomlinks is
-#: the previous version's (0.2.6) defaults and grdm_notemplates the one before (0.2.5),
-#: measured in the same run on the same fit).
+#: the previous version's (0.2.6) defaults and grdm_notemplates the defaults without sibling
+#: templates, measured in the same run on the same fit).
 DEFAULT_METHODS = ('grdm', 'grdm_randomlinks', 'grdm_notemplates', 'hma', 'independent',
                    'links_shuffled', 'ceiling')
 METHOD_LABELS = {
