@@ -418,6 +418,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         rng = np.random.default_rng(seed)
         fixed, conditions = fixed or {}, conditions or {}
         fixed_rows, fixed_links = self._fixed_structure(fixed)
+        check_params(link_matching=self.link_matching)  # read here: it may be set after fit
         start = time.perf_counter()
         n_rows, links = self._structure.sample(scale, rng, fixed_rows, fixed_links, self.link_matching)
         timings = {'structure': time.perf_counter() - start}

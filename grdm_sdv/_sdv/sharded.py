@@ -30,7 +30,7 @@ from ..sharding.keys import PositionalKeys, UnsupportedKey
 from ..sharding.plan import child_counts, plan_shards, shard_graph, tree_keys
 from ..sharding.store import FORMATS, ShardStore, ShardStoreError
 from ..training.runtime import init_distributed, resolve_device
-from .params import check_scale
+from .params import check_params, check_scale
 
 # Peak bytes per generated row while a shard is denoised and decoded, per unit of
 # hidden_dim (1.4 KiB per row at hidden_dim=128, measured at 10M rows in docs/performance.md).
@@ -194,6 +194,7 @@ class ShardedSampling:
         if not self._fitted:
             raise SynthesizerInputError('This synthesizer has not been fitted: call fit() first.')
         check_scale(scale)
+        check_params(link_matching=self.link_matching)  # read when sampling: set after fit?
         if file_format not in FORMATS:
             raise SynthesizerInputError(f"file_format must be one of {FORMATS}, got {file_format!r}.")
         if max_rows_in_memory is not None and (

@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
+from sdv.errors import SynthesizerInputError
 from sdv.metadata import Metadata
 
 from grdm_sdv import GRDMSynthesizer
@@ -63,3 +65,7 @@ def test_drivers_keep_their_era_and_random_matching_loses_it():
     # Every driver and race keeps its number of results either way.
     for key in ('race_id', 'driver_id'):
         assert sorted(kept['result'][key].value_counts()) == sorted(shuffled['result'][key].value_counts())
+    # Read when sampling, so checked then too, by name.
+    synth.link_matching = 'sorted'
+    with pytest.raises(SynthesizerInputError, match="'link_matching'='sorted'"):
+        synth.sample(scale=1.0)
