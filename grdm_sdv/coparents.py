@@ -106,22 +106,21 @@ def fit_axis(anchor: str, a: np.ndarray, b: np.ndarray, n_a: int, n_b: int) -> C
     if m < MIN_ROWS or n_a < 3 or n_b < 3:
         return None
     a, b = a[ok], b[ok]
+    # The axis of a sparse count matrix fits its noise too (parents paired at random give a
+    # correlation near 0.5 in-sample): the correlation is measured on rows the axis was not
+    # fitted on, two folds each way, and the axis of all rows is fitted only if it passes.
+    fold = np.random.default_rng(0).random(m) < 0.5
     try:
+        rho = 0.0
+        for part in (fold, ~fold):
+            xf, yf = _axis(a[part], b[part], n_a, n_b)
+            rho += 0.5 * _correlation(xf[a[~part]], yf[b[~part]])
+        if not rho > MIN_CORRELATION:
+            return None
         x, y = _axis(a, b, n_a, n_b)
     except ArpackNoConvergence:  # no clear axis: matched at random
         return None
-    # The axis of a sparse count matrix fits its noise too (parents paired at random give a
-    # correlation near 0.5 in-sample): the correlation is measured on rows the axis was not
-    # fitted on, two folds each way.
-    fold = np.random.default_rng(0).random(m) < 0.5
-    rho = 0.0
-    for part in (fold, ~fold):
-        try:
-            xf, yf = _axis(a[part], b[part], n_a, n_b)
-        except ArpackNoConvergence:
-            return None
-        rho += 0.5 * _correlation(xf[a[~part]], yf[b[~part]])
-    return CoParentAxis(anchor, x, y, rho) if rho > MIN_CORRELATION else None
+    return CoParentAxis(anchor, x, y, rho)
 
 
 def _correlation(x: np.ndarray, y: np.ndarray) -> float:

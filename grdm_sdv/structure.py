@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .coparents import CoParentAxis, fit_axis
-from .data.schema import ForeignKey, RelationalSchema
+from .data.schema import RelationalSchema
 
 
 @dataclass
@@ -121,9 +121,6 @@ class StructureModel:
             placed.append(f)
             todo.remove(f)
 
-    def _fk(self, name: str) -> ForeignKey:
-        return next(fk for fk in self.schema.foreign_keys if fk.name == name)
-
     def sample(
         self,
         scale: float,
@@ -160,7 +157,7 @@ class StructureModel:
             elif not fks:
                 n = max(1, int(round(scale * self.n_rows[t])))
             else:
-                prim = self._fk(self.primary[t])
+                prim = self.schema.foreign_key(self.primary[t])
                 col = s.children_of(prim.parent).index(prim)
                 counts = deg_syn[prim.parent][:, col]
                 n_null = int(round(self.null_primary[t] * n_syn[prim.parent]))
@@ -213,7 +210,7 @@ class StructureModel:
                 if (frac > 0).sum() >= rest else rng.choice(n_parent, size=rest)
             np.add.at(base, extra, 1)
         stubs = np.repeat(np.arange(n_parent), base)
-        anchor = self._fk(axis.anchor) if axis is not None else None
+        anchor = self.schema.foreign_key(axis.anchor) if axis is not None else None
         if anchor is not None and fk.parent in source and anchor.parent in source:
             rows, stub_order = axis.pair(links[anchor.name][need], source[anchor.parent], stubs,
                                          source[fk.parent], rng)

@@ -592,9 +592,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         return info
 
     def _structure_axes(self) -> list[str]:
-        fks = {fk.name: fk for fk in self._schema.foreign_keys}
-        return [f'{fks[name].child}.{fks[name].column} along {fks[name].child}.'
-                f'{fks[axis.anchor].column} (correlation {axis.rho:.2f})'
+        fk = self._schema.foreign_key
+        return [f'{fk(name).child}.{fk(name).column} along {fk(name).child}.'
+                f'{fk(axis.anchor).column} (correlation {axis.rho:.2f})'
                 for name, axis in getattr(self._structure, 'axes', {}).items()]
 
     # --- persistence -------------------------------------------------------------------------

@@ -72,6 +72,10 @@ class RelationalSchema:
             for i, r in enumerate(rels)
         ]
 
+    def foreign_key(self, name: str) -> ForeignKey:
+        """The foreign key with internal name ``name`` (``ForeignKey.name``)."""
+        return next(fk for fk in self.foreign_keys if fk.name == name)
+
     def parents_of(self, table: str) -> list[ForeignKey]:
         """Foreign keys held by ``table`` (its edges to parent tables)."""
         return [fk for fk in self.foreign_keys if fk.child == table]
