@@ -61,12 +61,14 @@ GRDM_VARIANTS = {
     'grdm_notemplates': {'sibling_templates': False},
     # The default fit with secondary foreign keys matched at random (the 0.2.6 defaults).
     'grdm_randomlinks': {'link_matching': 'random'},
+    # Fitted without the rows' places on the co-parent axes (the 0.2.7 defaults; a refit).
+    'grdm_noaxispos': {'axis_positions': False},
 }
 METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down', 'grdm_joint',
            'grdm_summaries', 'grdm_v020', 'grdm_cfg1', 'grdm_cfg13', 'grdm_cfg15', 'grdm_large',
            'grdm_lead025', 'grdm_lead075', 'grdm_steps100', 'grdm_sharded', 'grdm_staged',
            'grdm_noranks', 'grdm_realstruct', 'grdm_fan16', 'grdm_nomatch', 'grdm_matchnum',
-           'grdm_notemplates', 'grdm_randomlinks')
+           'grdm_notemplates', 'grdm_randomlinks', 'grdm_noaxispos')
 #: Run unless --methods says otherwise (the others are opt-in variants; grdm_randomlinks is
 #: the previous version's (0.2.6) defaults and grdm_notemplates the defaults without sibling
 #: templates, measured in the same run on the same fit).
@@ -98,6 +100,7 @@ METHOD_LABELS = {
     'grdm_matchnum': "GRDM, match_marginals='numerical' (same fit)",
     'grdm_notemplates': 'GRDM, sibling_templates=False (same fit)',
     'grdm_randomlinks': "GRDM, link_matching='random' (same fit)",
+    'grdm_noaxispos': 'GRDM, axis_positions=False (0.2.7)',
 }
 
 

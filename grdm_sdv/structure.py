@@ -19,6 +19,10 @@ pointing at the table), and per child table the null rate of each foreign key. S
   degree-preserving swaps (with rows nearby in the matching order) until they are no more
   frequent than in the real data.
 
+Every synthetic row of a table with children copies a real row (its *source*); its places on
+the co-parent axes (:meth:`StructureModel.positions`) are that row's, so the attribute model
+can be given them as structural inputs, as it is given the child counts.
+
 Everything is vectorized numpy, O(rows).
 """
 
@@ -28,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .coparents import CoParentAxis, fit_axis
+from .coparents import CoParentAxis, fit_axis, normal_scores
 from .data.schema import RelationalSchema
 
 
@@ -128,7 +132,7 @@ class StructureModel:
         fixed_rows: dict[str, int] | None = None,
         fixed_links: dict[str, np.ndarray] | None = None,
         link_matching: str = 'axis',
-    ) -> tuple[dict[str, int], dict[str, np.ndarray]]:
+    ) -> tuple[dict[str, int], dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Sample a new graph.
 
         Args:
@@ -141,7 +145,9 @@ class StructureModel:
                 (:mod:`grdm_sdv.coparents`); ``'random'``: plain stub matching (0.2.6).
 
         Returns:
-            ``(n_rows, links)`` in the same form :meth:`fit` takes.
+            ``(n_rows, links, source)``: the first two in the form :meth:`fit` takes;
+            ``source``: table -> the real row each synthetic row copied its child counts
+            from (tables with children; see :meth:`positions`).
         """
         s = self.schema
         n_syn: dict[str, int] = {}
@@ -181,7 +187,36 @@ class StructureModel:
                     deg_syn[t] = real_deg[source[t]]
             else:
                 deg_syn[t] = real_deg[:0].reshape(n, 0) if n == 0 else np.zeros((n, 0), np.int64)
-        return n_syn, links
+        return n_syn, links, source
+
+    def position_widths(self) -> dict[str, int]:
+        """Table -> how many co-parent axes its rows have a place on (tables with none left out)."""
+        widths: dict[str, int] = {}
+        for fk_name, axis in getattr(self, 'axes', {}).items():
+            for table in (self.schema.foreign_key(axis.anchor).parent,
+                          self.schema.foreign_key(fk_name).parent):
+                widths[table] = widths.get(table, 0) + 1
+        return widths
+
+    def positions(self, source: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Each row's place on every co-parent axis its table is a parent on.
+
+        Args:
+            source: table -> the real row each synthetic row copied (:meth:`sample`);
+                ``None``: the real rows themselves.
+
+        Returns:
+            table -> ``n x p`` float32 array (``p`` from :meth:`position_widths`), the normal
+            score of the row's axis score: 0 in the middle of the axis, N(0, 1) over the real
+            rows. Columns in the order of ``axes``, the anchor's side before the other's.
+        """
+        cols: dict[str, list[np.ndarray]] = {}
+        for fk_name, axis in getattr(self, 'axes', {}).items():
+            for table, scores in ((self.schema.foreign_key(axis.anchor).parent, axis.anchor_scores),
+                                  (self.schema.foreign_key(fk_name).parent, axis.scores)):
+                col = normal_scores(scores)
+                cols.setdefault(table, []).append(col if source is None else col[source[table]])
+        return {t: np.stack(c, 1).astype(np.float32) for t, c in cols.items()}
 
     def _match(self, fk, n, n_syn, deg_syn, links, rng, axis, source, primary) -> np.ndarray:
         """Assign a parent of ``fk`` to ``n`` child rows keeping parent degrees (stub matching).

@@ -185,6 +185,13 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             children either way. ``'random'``: at random (the behaviour of 0.2.6; also what
             files saved before 0.2.7 do). Read when sampling. Measured in
             ``docs/fidelity.md``. (default: ``'axis'``)
+        axis_positions: give the model each parent row's place on its co-parent axes as a
+            structural input, as it is given its child counts (a generated row takes the
+            place of the real row whose child counts it copied), so that e.g. an F1 race's
+            year can follow the era of the drivers it is linked to. Decided at fit; tables
+            on no axis are unaffected. In ``impute`` and ``sample_from_structure`` (keys
+            and links given, not sampled) the places are unknown and every row is put in
+            the middle of each axis. Measured in ``docs/fidelity.md``. (default: ``True``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
     """
@@ -227,6 +234,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         match_marginals: bool | str = True,
         sibling_templates: bool = True,
         link_matching: str = 'axis',
+        axis_positions: bool = True,
     ) -> None:
         check_params(steps=steps, batch_size=batch_size, n_hops=n_hops, hidden_dim=hidden_dim,
                       num_timesteps=num_timesteps, sampling_steps=sampling_steps,
@@ -237,7 +245,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                       child_summaries=child_summaries, context_dropout=context_dropout,
                       guidance_scale=guidance_scale, rank_columns=rank_columns,
                       match_marginals=match_marginals, sibling_templates=sibling_templates,
-                      link_matching=link_matching)
+                      link_matching=link_matching, axis_positions=axis_positions)
         check_guidance(guidance_scale, context_dropout)
         super().__init__(metadata, locales=locales)
         self.steps = steps
@@ -265,6 +273,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self.match_marginals = match_marginals
         self.sibling_templates = sibling_templates
         self.link_matching = link_matching
+        self.axis_positions = axis_positions
+        self._position_widths: dict[str, int] = {}
         self._rank_columns: list[RankColumn] = []
         self._sibling_templates: list[SiblingTemplate] = []
         self._class_shares: dict[str, list[torch.Tensor]] = {}
@@ -330,7 +340,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         if self.child_summaries:
             summaries = fit_summaries(schema, {t: tensors[node[t]].x_num.numpy() for t in schema.tables}, links)
             tensors = with_summaries(summaries, tensors, node, schema, links)
-        graph = RelationalGraph.build(schema, n_rows, links, nullable, self.message_direction)
+        widths = structure.position_widths() if self.axis_positions else {}
+        graph = RelationalGraph.build(schema, n_rows, links, nullable, self.message_direction,
+                                      positions=structure.positions() if widths else None)
         ranks = find_rank_columns(schema, augmented_data, links, self._numerical_columns)
         templates = find_sibling_templates(schema, augmented_data, links, self._numerical_columns,
                                            exclude={(r.table, r.column) for r in ranks})
@@ -339,7 +351,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)  # the initial weights follow the seed too
             model = HeteroDenoiser.for_graph(schema, tensors, nullable, self.message_direction,
-                                             hidden=self.hidden_dim, num_layers=self.n_hops)
+                                             hidden=self.hidden_dim, num_layers=self.n_hops,
+                                             positions=widths)
         trainer = Trainer(
             model=model, diffusion=self._diffusion(), steps=self.steps,
             batch_size=self.batch_size, lr=self.learning_rate, fanout=self.fanout,
@@ -354,6 +367,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self._schema = schema
         self._structure = structure
         self._nullable = nullable
+        self._position_widths = widths
         self._encoders = encoders
         self._summaries = summaries
         self._rank_columns = ranks
@@ -374,6 +388,17 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         """Children-summary columns the model generates for ``table`` (``child_summaries``)."""
         layout = self._summaries
         return layout.width(table) if layout is not None else 0
+
+    def _positions(self, n_rows: dict[str, int],
+                   source: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray] | None:
+        """The rows' places on the co-parent axes, where the model was fitted with them
+        (``axis_positions``): their source rows' (``StructureModel.sample``), or 0, the middle
+        of every axis, for keys and links given rather than sampled (``source=None``)."""
+        if not self._position_widths:
+            return None
+        if source is None:
+            return {t: np.zeros((n_rows[t], w), np.float32) for t, w in self._position_widths.items()}
+        return self._structure.positions(source)
 
     def _numerical_columns(self, table: str) -> list[str]:
         """The table's columns of sdtype numerical (the candidate rank columns)."""
@@ -420,12 +445,14 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         fixed_rows, fixed_links = self._fixed_structure(fixed)
         check_params(link_matching=self.link_matching)  # read here: it may be set after fit
         start = time.perf_counter()
-        n_rows, links = self._structure.sample(scale, rng, fixed_rows, fixed_links, self.link_matching)
+        n_rows, links, source = self._structure.sample(scale, rng, fixed_rows, fixed_links,
+                                                       self.link_matching)
         timings = {'structure': time.perf_counter() - start}
         known = {t: self._known_all(t, df) for t, df in fixed.items()}
         for table, values in conditions.items():
             known[table] = self._known_condition(table, values, n_rows[table])
-        return self._generate(n_rows, links, known, seed, keep=fixed, timings=timings, sink=sink)
+        return self._generate(n_rows, links, known, seed, keep=fixed, timings=timings, sink=sink,
+                              source=source)
 
     def _constrained(self, sampled: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         """Multi-table constraints' reverse transform of a whole sampled database."""
@@ -434,7 +461,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             return self._reverse_transform_constraints(sampled)
 
     def _generate(self, n_rows, links, known, seed, keep=None, fill_nulls=False,
-                  keys_from=None, timings=None, sink=None) -> dict[str, pd.DataFrame]:
+                  keys_from=None, timings=None, sink=None, source=None) -> dict[str, pd.DataFrame]:
         """Denoise every table of the graph ``(n_rows, links)`` jointly and decode it.
 
         Args:
@@ -444,6 +471,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             keys_from: table -> DataFrame whose primary key replaces the generated one.
             timings: phase -> seconds so far; the denoise and decode times are added and
                 the whole kept as ``_sample_seconds`` (read by the speed benchmark).
+            source: the structure model's source rows of a sampled graph (see
+                :meth:`_positions`); ``None`` for given keys and links.
             sink: ``sink(table, df)`` takes each table as soon as it is decoded; then only
                 the primary keys children still need are kept, and the frames returned
                 hold nothing else (streamed sampling, see ``sample_scale``).
@@ -453,7 +482,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         schema = self._schema
         node = RelationalGraph.node_types(schema)
         graph = RelationalGraph.build(schema, n_rows, links, self._nullable,
-                                      self.message_direction)
+                                      self.message_direction,
+                                      positions=self._positions(n_rows, source))
         cells = {}
         for t, (values, mask) in known.items():
             enc = self._encoders[t]
@@ -589,6 +619,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                 f'compositions (most common of its size for {r.share:.0%} of the parents, '
                 f'{r.baseline:.0%} shuffled)' for r in self._sibling_templates]
             info['co_parent_axes'] = self._structure_axes()
+            info['axis_positions'] = dict(self._position_widths)
         return info
 
     def _structure_axes(self) -> list[str]:
@@ -626,6 +657,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         state.setdefault('_sibling_templates', [])
         # Files saved before 0.2.7 have no co-parent axes (their structure has none to use).
         state.setdefault('link_matching', 'axis')
+        # Files saved before 0.2.8 were fitted without the rows' places on those axes.
+        state.setdefault('axis_positions', False)
+        state.setdefault('_position_widths', {})
         self.__dict__.update(state)
 
     def save(self, filepath: str) -> None:

@@ -105,8 +105,9 @@ class ShardedSampling:
         rank, world, _ = init_distributed(resolve_device(self.device))
         seed = self._sharded_seed(output_folder_path, seed, rank, world)
         schema = self._schema
-        n_rows, links = self._structure.sample(float(scale), np.random.default_rng(seed),
-                                               link_matching=self.link_matching)
+        n_rows, links, source = self._structure.sample(float(scale), np.random.default_rng(seed),
+                                                       link_matching=self.link_matching)
+        positions = self._positions(n_rows, source)
         # Held for the whole run: int32 halves the one thing that grows with the database.
         links = {k: v.astype(np.int32) if max(n_rows.values(), default=0) < 2**31 else v
                  for k, v in links.items()}
@@ -131,7 +132,7 @@ class ShardedSampling:
             for k in mine:
                 stage = plan.stage_of_shard[k]
                 store.wait([j for s in range(stage) for j in plan.shards_of(s)])
-                self._sample_shard(plan, k, links, counts, store, key_makers, seed, rank)
+                self._sample_shard(plan, k, links, counts, store, key_makers, seed, rank, positions)
                 bar.update(plan.size(k))
         bar.close()
         columns = {t: list(self._output_columns(t, pd.DataFrame(
@@ -144,8 +145,9 @@ class ShardedSampling:
 
     # --- one shard ---------------------------------------------------------------------------
     def _sample_shard(self, plan, shard: int, links, counts, store: ShardStore, key_makers,
-                      seed: int, rank: int = 0) -> None:
-        """Generate, decode and commit one shard."""
+                      seed: int, rank: int = 0, positions=None) -> None:
+        """Generate, decode and commit one shard (``positions``: the whole sample's places
+        on the co-parent axes, table -> array, or None)."""
         start = time.perf_counter()
         schema = self._schema
         node = RelationalGraph.node_types(schema)
@@ -158,8 +160,11 @@ class ShardedSampling:
             x_num, x_cat = (torch.from_numpy(a) for a in store.load_rows(plan, t, rows))
             cells[node[t]] = KnownCells(x_num, torch.ones_like(x_num, dtype=torch.bool),
                                         x_cat, torch.ones_like(x_cat, dtype=torch.bool))
+        if positions is not None:  # this shard's rows of them
+            positions = {t: p[sub.rows[t]] if t in sub.rows else p[:0] for t, p in positions.items()}
         graph = RelationalGraph.build(schema, sub.n_rows, sub.links, self._nullable,
-                                      self.message_direction, child_counts=sub.child_counts)
+                                      self.message_direction, child_counts=sub.child_counts,
+                                      positions=positions)
         out = self._denoise(graph, cells, torch.Generator().manual_seed(shard_seed), verbose=False)
         later = {t for s in plan.stages[:-1] for t in s}  # tables later shards hold clean
         rng = np.random.default_rng(shard_seed)

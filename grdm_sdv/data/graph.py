@@ -7,8 +7,10 @@ children to their parent; ``(parent, rev_fk, child)`` the other way (as ``T.ToUn
 
 The graph also exposes structural node features the denoiser is conditioned on: for every
 FK pointing at a table, ``log1p`` of the row's child count, and for every nullable FK a
-table holds, whether it is null. They are computed the same way on the real graph and on a
-sampled one, so attributes are generated *given* the structure, p(X | V, E).
+table holds, whether it is null; then the row's place on each co-parent axis of the structure
+model, where it has any (``positions``; see :mod:`grdm_sdv.coparents`). They are computed the
+same way on the real graph and on a sampled one, so attributes are generated *given* the
+structure, p(X | V, E).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class RelationalGraph:
         nullable: dict[str, bool],
         direction: str = 'both',
         child_counts: dict[str, np.ndarray] | None = None,
+        positions: dict[str, np.ndarray] | None = None,
     ) -> 'RelationalGraph':
         """Build the graph from row counts and FK links (parent index per child, -1 = null).
 
@@ -79,6 +82,9 @@ class RelationalGraph:
             child_counts: fk name -> child count of each parent row, where it is not the
                 count of ``links`` (a shard of a larger graph, whose parents have children
                 elsewhere; see :mod:`grdm_sdv.sharding`).
+            positions: table -> ``n x p`` places of its rows on co-parent axes
+                (:meth:`grdm_sdv.structure.StructureModel.positions`), the last ``p``
+                structural features.
         """
         nt = cls.node_types(schema)
         num_nodes = {nt[t]: int(n_rows[t]) for t in schema.tables}
@@ -97,6 +103,8 @@ class RelationalGraph:
             feats[nt[fk.parent]].append(np.log1p(deg))
             if nullable.get(fk.name, False):
                 feats[nt[fk.child]].append((link < 0).astype(np.float32))
+        for t, place in (positions or {}).items():
+            feats[nt[t]].extend(np.asarray(place, np.float32).T)
         struct = {
             k: torch.from_numpy(np.stack(v, 1)) if v else torch.zeros(num_nodes[k], 0)
             for k, v in feats.items()
@@ -104,11 +112,15 @@ class RelationalGraph:
         return cls(num_nodes, edge_index, struct)
 
     @staticmethod
-    def struct_dims(schema: RelationalSchema, nullable: dict[str, bool]) -> dict[str, int]:
-        """Width of the structural features of each node type."""
+    def struct_dims(schema: RelationalSchema, nullable: dict[str, bool],
+                    positions: dict[str, int] | None = None) -> dict[str, int]:
+        """Width of the structural features of each node type (``positions``: table -> number
+        of co-parent axes its rows have a place on)."""
         nt = RelationalGraph.node_types(schema)
         dims = {nt[t]: 0 for t in schema.tables}
         for fk in schema.foreign_keys:
             dims[nt[fk.parent]] += 1
             dims[nt[fk.child]] += int(nullable.get(fk.name, False))
+        for t, width in (positions or {}).items():
+            dims[nt[t]] += width
         return dims

@@ -159,16 +159,18 @@ class HeteroDenoiser(nn.Module):
 
     @classmethod
     def for_graph(cls, schema, tensors: dict, nullable: dict[str, bool], direction: str,
-                  hidden: int = 128, num_layers: int = 2) -> 'HeteroDenoiser':
+                  hidden: int = 128, num_layers: int = 2,
+                  positions: dict[str, int] | None = None) -> 'HeteroDenoiser':
         """The denoiser of a database: node and edge types from ``schema`` (a
         :class:`~grdm_sdv.data.schema.RelationalSchema`), widths from the encoded ``tensors``
-        (node type -> ``TableTensors``), structural widths from the nullable foreign keys."""
+        (node type -> ``TableTensors``), structural widths from the nullable foreign keys
+        and ``positions`` (table -> co-parent axes, see ``RelationalGraph.struct_dims``)."""
         return cls(
             node_types=list(RelationalGraph.node_types(schema).values()),
             edge_types=RelationalGraph.edge_types(schema, direction),
             d_num={k: v.x_num.shape[1] for k, v in tensors.items()},
             num_classes={k: v.num_classes for k, v in tensors.items()},
-            d_struct=RelationalGraph.struct_dims(schema, nullable),
+            d_struct=RelationalGraph.struct_dims(schema, nullable, positions),
             hidden=hidden,
             num_layers=num_layers,
         )

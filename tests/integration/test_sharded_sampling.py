@@ -33,7 +33,7 @@ def test_sharded_sample_is_whole_consistent_and_sized_by_the_structure(fitted, d
     assert (tmp_path / 'out' / 'manifest.json').exists()
     assert manifest['shards'] >= 4
     # The structure is the one sample() draws at this seed: the same row counts.
-    n_rows, _ = fitted._structure.sample(2.0, np.random.default_rng(4))
+    n_rows, _, _ = fitted._structure.sample(2.0, np.random.default_rng(4))
     assert {t: e['rows'] for t, e in manifest['tables'].items()} == n_rows
     data = read_sharded(tmp_path / 'out')
     assert_integrity(data, metadata)

@@ -76,8 +76,8 @@ def test_axis_matching_keeps_the_pairing_and_every_degree():
     assert model.primary['result'] == race
     assert list(model.axes) == [driver] and model.axes[driver].anchor == race
     real = _pair_correlation(links, race, driver)
-    n_a, axis_links = model.sample(1.0, np.random.default_rng(2))
-    n_r, random_links = model.sample(1.0, np.random.default_rng(2), link_matching='random')
+    n_a, axis_links, _ = model.sample(1.0, np.random.default_rng(2))
+    n_r, random_links, _ = model.sample(1.0, np.random.default_rng(2), link_matching='random')
     assert n_a == n_r
     # The same parents get the same number of children either way: only the pairing differs.
     for name in axis_links:
@@ -95,8 +95,8 @@ def test_axes_are_chained_on_the_best_anchor():
     model = StructureModel(schema).fit(n_rows, links)
     assert model.primary['result'] == race
     assert list(model.axes) == [team] and model.axes[team].anchor == driver
-    _, syn = model.sample(2.0, np.random.default_rng(3))
-    _, shuffled = model.sample(2.0, np.random.default_rng(3), link_matching='random')
+    _, syn, _ = model.sample(2.0, np.random.default_rng(3))
+    _, shuffled, _ = model.sample(2.0, np.random.default_rng(3), link_matching='random')
     assert _pair_correlation(syn, driver, team) > _pair_correlation(links, driver, team) - 0.1
     assert _pair_correlation(shuffled, driver, team) < 0.5
 

@@ -97,7 +97,7 @@ def test_stages_put_shared_parents_first_and_trees_together():
 def test_plan_covers_every_row_once_and_keeps_siblings_together(shard_rows):
     schema = _f1_like()
     structure = _structure(schema)
-    n_rows, links = structure.sample(3.0, np.random.default_rng(1))
+    n_rows, links, _ = structure.sample(3.0, np.random.default_rng(1))
     tree = tree_keys(schema, structure.n_rows, structure.primary)
     plan = plan_shards(schema, tree, n_rows, links, shard_rows)
     seen = {t: np.zeros(n_rows[t], int) for t in schema.tables}
@@ -127,7 +127,7 @@ def test_plan_covers_every_row_once_and_keeps_siblings_together(shard_rows):
 def test_shard_graph_holds_referenced_parents_with_global_child_counts():
     schema = _f1_like()
     structure = _structure(schema)
-    n_rows, links = structure.sample(1.0, np.random.default_rng(2))
+    n_rows, links, _ = structure.sample(1.0, np.random.default_rng(2))
     tree = tree_keys(schema, structure.n_rows, structure.primary)
     plan = plan_shards(schema, tree, n_rows, links, 800)
     counts = child_counts(schema, n_rows, links)

@@ -41,7 +41,7 @@ def test_sample_keeps_sizes_degrees_integrity(scale):
     rng = np.random.default_rng(0)
     schema, n_rows, links, fk = _real(rng)
     model = StructureModel(schema).fit(n_rows, links)
-    n_syn, syn = model.sample(scale, np.random.default_rng(1))
+    n_syn, syn, _ = model.sample(scale, np.random.default_rng(1))
     assert n_syn['race'] == round(scale * n_rows['race'])
     assert n_syn['driver'] == round(scale * n_rows['driver'])
     for name, link in syn.items():
@@ -76,7 +76,7 @@ def test_duplicate_pairs_reduced_to_real_rate():
     links[fk[('result', 'driver_id')]] = d
     model = StructureModel(schema).fit(n_rows, links)
     assert model.dup_rate[fk[('result', 'driver_id')]] == 0
-    _, syn = model.sample(1.0, np.random.default_rng(2))
+    _, syn, _ = model.sample(1.0, np.random.default_rng(2))
     dup = _duplicated(syn[fk[('result', 'race_id')]], syn[fk[('result', 'driver_id')]]).mean()
     assert dup < 0.01
 
