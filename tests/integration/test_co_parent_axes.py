@@ -69,3 +69,48 @@ def test_drivers_keep_their_era_and_random_matching_loses_it():
     synth.link_matching = 'sorted'
     with pytest.raises(SynthesizerInputError, match="'link_matching'='sorted'"):
         synth.sample(scale=1.0)
+
+
+def _career_spread(db: dict[str, pd.DataFrame]) -> float:
+    """Mean over drivers of the standard deviation of the years of their races."""
+    rows = db['result'].merge(db['race'][['race_id', 'year']], on='race_id')
+    return float(rows.groupby('driver_id')['year'].std().mean())
+
+
+def test_race_years_follow_the_places_on_the_axis():
+    """Given each race's place on the axis (``axis_positions``), the model generates years
+    that agree with the drivers the structure gave the race; without it the years fall
+    anywhere (no other column carries the era)."""
+    tables, metadata = _eras_database()
+    spread = {}
+    for on in (True, False):
+        synth = GRDMSynthesizer(metadata, seed=0, axis_positions=on, **{**TINY, 'steps': 300})
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            synth.fit(tables)
+        assert synth.get_info()['axis_positions'] == ({'race': 1, 'driver': 1} if on else {})
+        spread[on] = _career_spread(synth.sample(scale=1.0))
+        if on:
+            # Keys and links given, not sampled: the places are unknown (the middle of the axis).
+            again = synth.sample_from_structure(tables)
+            assert again['result'][['race_id', 'driver_id']].equals(tables['result'][['race_id', 'driver_id']])
+    real, overall = _career_spread(tables), float(tables['race']['year'].std())
+    assert real < 0.2 * overall
+    assert spread[False] > 0.6 * overall
+    assert spread[True] < 0.7 * spread[False]
+
+
+def test_no_axis_no_change():
+    """Links with no co-parent axis: the model and its samples are those of 0.2.7."""
+    tables, metadata = _eras_database()
+    tables['result']['driver_id'] = np.random.default_rng(1).permutation(tables['result']['driver_id'])
+    out = []
+    for on in (True, False):
+        synth = GRDMSynthesizer(metadata, seed=0, axis_positions=on, **{**TINY, 'steps': 10})
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            synth.fit(tables)
+        assert synth.get_info()['co_parent_axes'] == [] and synth.get_info()['axis_positions'] == {}
+        out.append(synth.sample(scale=1.0))
+    for t in tables:
+        pd.testing.assert_frame_equal(out[0][t], out[1][t])

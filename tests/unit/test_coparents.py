@@ -111,6 +111,25 @@ def test_random_matching_is_the_previous_structure():
     assert all(np.array_equal(random_links[k], old_links[k]) for k in old_links)
 
 
+def test_positions_are_the_source_rows_places_on_the_axes():
+    schema, n_rows, links, fk, eras = _eras()
+    model = StructureModel(schema).fit(n_rows, links)
+    assert model.position_widths() == {'race': 1, 'driver': 1}
+    real = model.positions()
+    for t in ('race', 'driver'):
+        assert real[t].shape == (n_rows[t], 1) and real[t].dtype == np.float32
+        assert abs(real[t].mean()) < 0.05 and abs(real[t].std() - 1) < 0.1  # normal scores
+        assert abs(np.corrcoef(real[t][:, 0], eras[t])[0, 1]) > 0.9  # the era, up to sign
+    n_syn, _, source = model.sample(1.7, np.random.default_rng(3))
+    syn = model.positions(source)
+    for t in ('race', 'driver'):
+        assert len(syn[t]) == n_syn[t]
+        assert np.array_equal(syn[t], real[t][source[t]])
+    # No axis, no places: the graph's structural inputs are as before.
+    del model.axes
+    assert model.position_widths() == {} and model.positions() == {}
+
+
 @pytest.mark.parametrize('rows', [5, 0])
 def test_too_few_rows_give_no_axis(rows):
     a = np.arange(rows) % 3
