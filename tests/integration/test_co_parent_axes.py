@@ -12,6 +12,7 @@ from sdv.metadata import Metadata
 
 from grdm_sdv import GRDMSynthesizer
 from grdm_sdv.coparents import fit_axis
+from grdm_sdv.sharding import read_sharded
 
 from ..conftest import TINY, assert_integrity
 
@@ -77,7 +78,7 @@ def _career_spread(db: dict[str, pd.DataFrame]) -> float:
     return float(rows.groupby('driver_id')['year'].std().mean())
 
 
-def test_race_years_follow_the_places_on_the_axis():
+def test_race_years_follow_the_places_on_the_axis(tmp_path):
     """Given each race's place on the axis (``axis_positions``), the model generates years
     that agree with the drivers the structure gave the race; without it the years fall
     anywhere (no other column carries the era)."""
@@ -91,6 +92,11 @@ def test_race_years_follow_the_places_on_the_axis():
         assert synth.get_info()['axis_positions'] == ({'race': 1, 'driver': 1} if on else {})
         spread[on] = _career_spread(synth.sample(scale=1.0))
         if on:
+            # Sharded: each shard takes its rows' places from the whole sample's.
+            synth.sample_sharded(str(tmp_path), scale=1.0, max_rows_in_memory=400, seed=3)
+            sharded = read_sharded(str(tmp_path))
+            assert_integrity(sharded, metadata)
+            spread['sharded'] = _career_spread(sharded)
             # Keys and links given, not sampled: the places are unknown (the middle of the axis).
             again = synth.sample_from_structure(tables)
             assert again['result'][['race_id', 'driver_id']].equals(tables['result'][['race_id', 'driver_id']])
@@ -98,6 +104,7 @@ def test_race_years_follow_the_places_on_the_axis():
     assert real < 0.2 * overall
     assert spread[False] > 0.6 * overall
     assert spread[True] < 0.7 * spread[False]
+    assert spread['sharded'] < 0.7 * spread[False]
 
 
 def test_no_axis_no_change():
