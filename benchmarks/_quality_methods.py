@@ -59,7 +59,8 @@ GRDM_VARIANTS = {
     'grdm_matchnum': {'match_marginals': 'numerical'},
     # The default fit without its template columns composed (the 0.2.5 defaults).
     'grdm_notemplates': {'sibling_templates': False},
-    # The default fit with secondary foreign keys matched at random (the 0.2.6 defaults).
+    # The default fit with secondary foreign keys matched at random (the 0.2.6 matching; the
+    # fit, and the rows' places as model inputs, are the current defaults').
     'grdm_randomlinks': {'link_matching': 'random'},
     # Fitted without the rows' places on the co-parent axes (the 0.2.7 defaults; a refit).
     'grdm_noaxispos': {'axis_positions': False},
@@ -70,8 +71,9 @@ METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down
            'grdm_noranks', 'grdm_realstruct', 'grdm_fan16', 'grdm_nomatch', 'grdm_matchnum',
            'grdm_notemplates', 'grdm_randomlinks', 'grdm_noaxispos')
 #: Run unless --methods says otherwise (the others are opt-in variants; grdm_randomlinks is
-#: the previous version's (0.2.6) defaults and grdm_notemplates the defaults without sibling
-#: templates, measured in the same run on the same fit).
+#: the default fit with the 0.2.6 matching and grdm_notemplates the defaults without sibling
+#: templates, measured in the same run on the same fit; grdm_noaxispos, the 0.2.7 defaults,
+#: is a refit).
 DEFAULT_METHODS = ('grdm', 'grdm_randomlinks', 'grdm_notemplates', 'hma', 'independent',
                    'links_shuffled', 'ceiling')
 METHOD_LABELS = {

@@ -123,6 +123,19 @@ def fit_axis(anchor: str, a: np.ndarray, b: np.ndarray, n_a: int, n_b: int) -> C
     return CoParentAxis(anchor, x, y, rho)
 
 
+def axis_scores(a: np.ndarray, b: np.ndarray, n_a: int, n_b: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Both parents' scores on the first non-trivial axis of the (a, b) pairs (rows with both
+    parents), fitted as :func:`fit_axis` fits its axis, with no held-out check; ``None`` where
+    there is too little to fit. The sign is arbitrary."""
+    ok = (a >= 0) & (b >= 0)
+    if ok.sum() < 2 or n_a < 3 or n_b < 3:
+        return None
+    try:
+        return _axis(a[ok], b[ok], n_a, n_b)
+    except (ArpackNoConvergence, ValueError):
+        return None
+
+
 def _correlation(x: np.ndarray, y: np.ndarray) -> float:
     c = np.corrcoef(normal_scores(x), normal_scores(y))[0, 1]
     return float(c) if np.isfinite(c) else 0.0

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .coparents import CoParentAxis, fit_axis, normal_scores
+from .coparents import CoParentAxis, axis_scores, fit_axis, normal_scores
 from .data.schema import RelationalSchema
 
 
@@ -147,7 +147,8 @@ class StructureModel:
         Returns:
             ``(n_rows, links, source)``: the first two in the form :meth:`fit` takes;
             ``source``: table -> the real row each synthetic row copied its child counts
-            from (tables with children; see :meth:`positions`).
+            from (tables with children, kept ones in ``fixed_rows`` too; see
+            :meth:`positions`).
         """
         s = self.schema
         n_syn: dict[str, int] = {}
@@ -218,6 +219,45 @@ class StructureModel:
                 cols.setdefault(table, []).append(col if source is None else col[source[table]])
         return {t: np.stack(c, 1).astype(np.float32) for t, c in cols.items()}
 
+    def positions_of(self, n_rows: dict[str, int], links: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The places of the rows of a graph given, not sampled (keys and links of user data).
+
+        Each axis is refitted on the given links, with the same foreign keys (the training
+        data given back gets exactly its own axes). An axis's sign is arbitrary: it is
+        turned so that the places correlate with the parents' child counts as the fitted
+        ones do, and where that correlation is too weak to tell (below 0.1 either way), or
+        the given graph is too small to fit, the rows are put at 0, the middle of the axis.
+        Same layout as :meth:`positions`.
+        """
+        fk_of = self.schema.foreign_key
+
+        def counts(fk, n_parent, link=None):  # child counts of fk's parents: fitted, or of link
+            if link is None:
+                return self.degrees[fk.parent][:, self.schema.children_of(fk.parent).index(fk)]
+            return np.bincount(link[link >= 0], minlength=n_parent)
+
+        cols: dict[str, list[np.ndarray]] = {}
+        for fk_name, axis in getattr(self, 'axes', {}).items():
+            sides = (fk_of(axis.anchor), fk_of(fk_name))
+            given = axis_scores(*(np.asarray(links[f.name]) for f in sides),
+                                *(n_rows[f.parent] for f in sides))
+            sign = 0.0
+            if given is not None and all(len(g) == len(f) for g, f in zip(given, (axis.anchor_scores, axis.scores))):
+                for turn in (1.0, -1.0):  # the training links given back: their own axis
+                    if np.allclose(turn * given[0], axis.anchor_scores) and np.allclose(turn * given[1], axis.scores):
+                        sign = turn
+            if given is not None and sign == 0:
+                # The sign both sides share, from how places follow child counts.
+                fitted = sum(_count_correlation(scores, counts(f, None)) for f, scores
+                             in zip(sides, (axis.anchor_scores, axis.scores)))
+                now = sum(_count_correlation(scores, counts(f, n_rows[f.parent], np.asarray(links[f.name])))
+                          for f, scores in zip(sides, given))
+                sign = np.sign(fitted * now) if min(abs(fitted), abs(now)) >= 0.1 else 0.0
+            for i, f in enumerate(sides):
+                col = np.zeros(n_rows[f.parent]) if sign == 0 else normal_scores(sign * given[i])
+                cols.setdefault(f.parent, []).append(col)
+        return {t: np.stack(c, 1).astype(np.float32) for t, c in cols.items()}
+
     def _match(self, fk, n, n_syn, deg_syn, links, rng, axis, source, primary) -> np.ndarray:
         """Assign a parent of ``fk`` to ``n`` child rows keeping parent degrees (stub matching).
 
@@ -255,6 +295,14 @@ class StructureModel:
             stubs, order = rng.permutation(stubs), None
         out[need] = stubs
         return _reduce_duplicates(links[primary], out, self.dup_rate.get(fk.name, 1.0), rng, order)
+
+
+def _count_correlation(scores: np.ndarray, counts: np.ndarray) -> float:
+    """Correlation of a parent's place on an axis with ``log1p`` of its child count (0 when
+    either is constant)."""
+    if len(scores) < 3 or np.std(scores) == 0 or np.std(counts) == 0:
+        return 0.0
+    return float(np.corrcoef(normal_scores(scores), np.log1p(counts))[0, 1])
 
 
 def _resample(n_real: int, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -183,15 +183,20 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             results fall in the races and teams of one era, with the real correlation
             between the parents' places on the axis; every parent keeps its number of
             children either way. ``'random'``: at random (the behaviour of 0.2.6; also what
-            files saved before 0.2.7 do). Read when sampling. Measured in
+            files saved before 0.2.7 do); the rows still get their places on the axes as
+            model inputs (``axis_positions``). Read when sampling. Measured in
             ``docs/fidelity.md``. (default: ``'axis'``)
         axis_positions: give the model each parent row's place on its co-parent axes as a
             structural input, as it is given its child counts (a generated row takes the
             place of the real row whose child counts it copied), so that e.g. an F1 race's
-            year can follow the era of the drivers it is linked to. Decided at fit; tables
-            on no axis are unaffected. In ``impute`` and ``sample_from_structure`` (keys
-            and links given, not sampled) the places are unknown and every row is put in
-            the middle of each axis. Measured in ``docs/fidelity.md``. (default: ``True``)
+            year can follow the era of the drivers it is linked to; rows of tables kept with
+            ``fixed_tables`` likewise take the place of the real row whose child counts
+            (and so links) they were given. Decided at fit; tables on no axis are
+            unaffected. In ``impute`` and ``sample_from_structure`` (keys and links given,
+            not sampled) the axes are refitted on the given links: the training data given
+            back gets its own places exactly; other data gets the refitted axis turned to
+            follow child counts as the fitted one does, or the middle of the axis (0) where
+            that cannot tell its sign. Measured in ``docs/fidelity.md``. (default: ``True``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
     """
@@ -389,15 +394,16 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         layout = self._summaries
         return layout.width(table) if layout is not None else 0
 
-    def _positions(self, n_rows: dict[str, int],
+    def _positions(self, n_rows: dict[str, int], links: dict[str, np.ndarray],
                    source: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray] | None:
         """The rows' places on the co-parent axes, where the model was fitted with them
-        (``axis_positions``): their source rows' (``StructureModel.sample``), or 0, the middle
-        of every axis, for keys and links given rather than sampled (``source=None``)."""
+        (``axis_positions``): their source rows' in a sampled graph
+        (``StructureModel.sample``), or, for keys and links given rather than sampled
+        (``source=None``), the axes refitted on them (``StructureModel.positions_of``)."""
         if not self._position_widths:
             return None
         if source is None:
-            return {t: np.zeros((n_rows[t], w), np.float32) for t, w in self._position_widths.items()}
+            return self._structure.positions_of(n_rows, links)
         return self._structure.positions(source)
 
     def _numerical_columns(self, table: str) -> list[str]:
@@ -483,7 +489,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         node = RelationalGraph.node_types(schema)
         graph = RelationalGraph.build(schema, n_rows, links, self._nullable,
                                       self.message_direction,
-                                      positions=self._positions(n_rows, source))
+                                      positions=self._positions(n_rows, links, source))
         cells = {}
         for t, (values, mask) in known.items():
             enc = self._encoders[t]

@@ -107,7 +107,8 @@ class ShardedSampling:
         schema = self._schema
         n_rows, links, source = self._structure.sample(float(scale), np.random.default_rng(seed),
                                                        link_matching=self.link_matching)
-        positions = self._positions(n_rows, source)
+        positions = self._positions(n_rows, links, source)
+        del source  # held no longer than needed: one integer per row of every parent table
         # Held for the whole run: int32 halves the one thing that grows with the database.
         links = {k: v.astype(np.int32) if max(n_rows.values(), default=0) < 2**31 else v
                  for k, v in links.items()}

@@ -8,9 +8,10 @@ children to their parent; ``(parent, rev_fk, child)`` the other way (as ``T.ToUn
 The graph also exposes structural node features the denoiser is conditioned on: for every
 FK pointing at a table, ``log1p`` of the row's child count, and for every nullable FK a
 table holds, whether it is null; then the row's place on each co-parent axis of the structure
-model, where it has any (``positions``; see :mod:`grdm_sdv.coparents`). They are computed the
-same way on the real graph and on a sampled one, so attributes are generated *given* the
-structure, p(X | V, E).
+model, where it has any (``positions``; see :mod:`grdm_sdv.coparents`: a sampled row takes
+the place of the real row it copied its child counts from). Counts and null flags are
+computed the same way on the real graph and on a sampled one, so attributes are generated
+*given* the structure, p(X | V, E).
 """
 
 from __future__ import annotations

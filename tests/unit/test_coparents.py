@@ -134,3 +134,27 @@ def test_positions_are_the_source_rows_places_on_the_axes():
 def test_too_few_rows_give_no_axis(rows):
     a = np.arange(rows) % 3
     assert fit_axis('fk0', a, a, 3, 3) is None
+
+
+def test_places_of_given_links():
+    """Keys and links given (impute, sample_from_structure): the axes are refitted on them.
+    The training links get their own places; relabelled rows get theirs, the sign found from
+    how places follow child counts (here later races have more results)."""
+    schema, n_rows, links, fk, eras = _eras()
+    race, driver = fk[('result', 'race_id')], fk[('result', 'driver_id')]
+    keep = np.random.default_rng(5).random(len(links[race])) < 0.2 + 0.8 * eras['race'][links[race]]
+    links = {k: v[keep] for k, v in links.items()}
+    n_rows = {**n_rows, 'result': int(keep.sum())}
+    model = StructureModel(schema).fit(n_rows, links)
+    fitted = model.positions()
+    given = model.positions_of(n_rows, links)
+    assert all(np.array_equal(given[t], fitted[t]) for t in fitted)
+    perm = {t: np.random.default_rng(6).permutation(n_rows[t]) for t in ('race', 'driver')}
+    inverse = {t: np.argsort(p) for t, p in perm.items()}  # new row of each old row
+    relabelled = {race: inverse['race'][links[race]], driver: np.where(links[driver] >= 0, inverse['driver'][links[driver]], -1)}
+    again = model.positions_of(n_rows, relabelled)
+    for t in ('race', 'driver'):
+        assert np.corrcoef(again[t][:, 0], fitted[t][perm[t], 0])[0, 1] > 0.99
+    # Too little to fit: the middle of the axis.
+    tiny = model.positions_of({**n_rows, 'result': 1}, {race: np.array([0]), driver: np.array([0])})
+    assert all(not tiny[t].any() for t in tiny)
