@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .coparents import CoParentAxis, axis_scores, fit_axis, normal_scores
-from .data.schema import RelationalSchema
+from .data.schema import ForeignKey, RelationalSchema
 
 
 @dataclass
@@ -190,13 +190,19 @@ class StructureModel:
                 deg_syn[t] = real_deg[:0].reshape(n, 0) if n == 0 else np.zeros((n, 0), np.int64)
         return n_syn, links, source
 
+    def _sides(self) -> list[tuple[tuple[ForeignKey, np.ndarray], tuple[ForeignKey, np.ndarray]]]:
+        """Each co-parent axis's two sides, ``(foreign key, real rows' scores)``, the anchor's
+        first, in the order of ``axes``: the column layout of every method below."""
+        fk = self.schema.foreign_key
+        return [((fk(axis.anchor), axis.anchor_scores), (fk(name), axis.scores))
+                for name, axis in getattr(self, 'axes', {}).items()]
+
     def position_widths(self) -> dict[str, int]:
         """Table -> how many co-parent axes its rows have a place on (tables with none left out)."""
         widths: dict[str, int] = {}
-        for fk_name, axis in getattr(self, 'axes', {}).items():
-            for table in (self.schema.foreign_key(axis.anchor).parent,
-                          self.schema.foreign_key(fk_name).parent):
-                widths[table] = widths.get(table, 0) + 1
+        for sides in self._sides():
+            for fk, _ in sides:
+                widths[fk.parent] = widths.get(fk.parent, 0) + 1
         return widths
 
     def positions(self, source: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
@@ -212,11 +218,10 @@ class StructureModel:
             rows. Columns in the order of ``axes``, the anchor's side before the other's.
         """
         cols: dict[str, list[np.ndarray]] = {}
-        for fk_name, axis in getattr(self, 'axes', {}).items():
-            for table, scores in ((self.schema.foreign_key(axis.anchor).parent, axis.anchor_scores),
-                                  (self.schema.foreign_key(fk_name).parent, axis.scores)):
+        for sides in self._sides():
+            for fk, scores in sides:
                 col = normal_scores(scores)
-                cols.setdefault(table, []).append(col if source is None else col[source[table]])
+                cols.setdefault(fk.parent, []).append(col if source is None else col[source[fk.parent]])
         return {t: np.stack(c, 1).astype(np.float32) for t, c in cols.items()}
 
     def positions_of(self, n_rows: dict[str, int], links: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -229,32 +234,27 @@ class StructureModel:
         the given graph is too small to fit, the rows are put at 0, the middle of the axis.
         Same layout as :meth:`positions`.
         """
-        fk_of = self.schema.foreign_key
-
-        def counts(fk, n_parent, link=None):  # child counts of fk's parents: fitted, or of link
-            if link is None:
-                return self.degrees[fk.parent][:, self.schema.children_of(fk.parent).index(fk)]
-            return np.bincount(link[link >= 0], minlength=n_parent)
-
+        children = self.schema.children_of
         cols: dict[str, list[np.ndarray]] = {}
-        for fk_name, axis in getattr(self, 'axes', {}).items():
-            sides = (fk_of(axis.anchor), fk_of(fk_name))
-            given = axis_scores(*(np.asarray(links[f.name]) for f in sides),
-                                *(n_rows[f.parent] for f in sides))
+        for sides in self._sides():
+            (anchor, anchor_scores), (fk, scores) = sides
+            link = {f.name: np.asarray(links[f.name]) for f in (anchor, fk)}
+            given = axis_scores(link[anchor.name], link[fk.name], n_rows[anchor.parent], n_rows[fk.parent])
             sign = 0.0
-            if given is not None and all(len(g) == len(f) for g, f in zip(given, (axis.anchor_scores, axis.scores))):
+            if given is not None and (len(given[0]), len(given[1])) == (len(anchor_scores), len(scores)):
                 for turn in (1.0, -1.0):  # the training links given back: their own axis
-                    if np.allclose(turn * given[0], axis.anchor_scores) and np.allclose(turn * given[1], axis.scores):
+                    if np.allclose(turn * given[0], anchor_scores) and np.allclose(turn * given[1], scores):
                         sign = turn
             if given is not None and sign == 0:
                 # The sign both sides share, from how places follow child counts.
-                fitted = sum(_count_correlation(scores, counts(f, None)) for f, scores
-                             in zip(sides, (axis.anchor_scores, axis.scores)))
-                now = sum(_count_correlation(scores, counts(f, n_rows[f.parent], np.asarray(links[f.name])))
-                          for f, scores in zip(sides, given))
+                fitted = sum(_count_correlation(x, self.degrees[f.parent][:, children(f.parent).index(f)])
+                             for f, x in sides)
+                now = sum(_count_correlation(x, np.bincount(link[f.name][link[f.name] >= 0],
+                                                            minlength=n_rows[f.parent]))
+                          for (f, _), x in zip(sides, given))
                 sign = np.sign(fitted * now) if min(abs(fitted), abs(now)) >= 0.1 else 0.0
-            for i, f in enumerate(sides):
-                col = np.zeros(n_rows[f.parent]) if sign == 0 else normal_scores(sign * given[i])
+            for (f, _), x in zip(sides, given or (None, None)):
+                col = np.zeros(n_rows[f.parent]) if sign == 0 else normal_scores(sign * x)
                 cols.setdefault(f.parent, []).append(col)
         return {t: np.stack(c, 1).astype(np.float32) for t, c in cols.items()}
 
