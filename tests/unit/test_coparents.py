@@ -158,3 +158,72 @@ def test_places_of_given_links():
     # Too little to fit: the middle of the axis.
     tiny = model.positions_of({**n_rows, 'result': 1}, {race: np.array([0]), driver: np.array([0])})
     assert all(not tiny[t].any() for t in tiny)
+
+
+def _careers(seed: int = 0):
+    """Drivers with careers: each races in every race of a run of consecutive races (5 to
+    60 of 400), as real drivers do; a few results without a race make the driver the
+    primary foreign key, so races are matched along the driver's axis."""
+    rng = np.random.default_rng(seed)
+    n_race, n_driver = 400, 200
+    start = rng.integers(0, n_race - 5, n_driver)
+    length = np.minimum(rng.integers(5, 61, n_driver), n_race - start)
+    driver = np.repeat(np.arange(n_driver), length)
+    race = np.concatenate([np.arange(s, s + n) for s, n in zip(start, length)])
+    race = np.where(rng.random(len(race)) < 0.03, -1, race)
+    schema = _schema()
+    fk = {(f.child, f.column): f.name for f in schema.foreign_keys}
+    links = {fk[('result', 'race_id')]: race, fk[('result', 'driver_id')]: driver}
+    present = np.bincount(race[race >= 0], minlength=n_race) > 0  # races nobody drove in: none
+    keep = np.cumsum(present) - 1
+    links[fk[('result', 'race_id')]] = np.where(race >= 0, keep[np.maximum(race, 0)], -1)
+    n_rows = {'race': int(present.sum()), 'driver': n_driver, 'result': len(race)}
+    return schema, n_rows, links, fk, np.flatnonzero(present) / n_race  # each race's time
+
+
+def _career_spread(links, fk, time) -> tuple[float, float]:
+    """Mean over drivers (2+ races) of the spread of their races' times, and the share of
+    results whose (driver, race) pair repeats."""
+    race, driver = links[fk[('result', 'race_id')]], links[fk[('result', 'driver_id')]]
+    ok = (race >= 0) & (driver >= 0)
+    d, t = driver[ok], time[race[ok]]
+    n = np.bincount(d)
+    mean = np.bincount(d, t) / np.maximum(n, 1)
+    var = np.bincount(d, t ** 2) / np.maximum(n, 1) - mean ** 2
+    repeat = 1 - len(np.unique(d * (race.max() + 1) + race[ok])) / ok.sum()
+    return float(np.sqrt(np.maximum(var[n >= 2], 0)).mean()), repeat
+
+
+def test_career_windows_keep_careers_together():
+    """Career windows (the default) put a driver's races in one run of the axis: far tighter
+    than the per-row copula of 0.2.8, without more repeated (driver, race) pairs; the same
+    parents keep the same number of children either way."""
+    schema, n_rows, links, fk, time = _careers()
+    race, driver = fk[('result', 'race_id')], fk[('result', 'driver_id')]
+    model = StructureModel(schema).fit(n_rows, links)
+    assert model.primary['result'] == driver and model.axes[race].anchor == driver
+    assert model.axes[race].repeat == 0.0
+    real, _ = _career_spread(links, fk, time)
+    spreads = {mode: [] for mode in ('axis', 'copula', 'random')}
+    for seed in range(3):
+        counts = []
+        for mode in spreads:
+            _, syn, source = model.sample(1.0, np.random.default_rng(seed), link_matching=mode)
+            spreads[mode].append(_career_spread(syn, fk, time[source['race']]))
+            counts.append(np.bincount(syn[race][syn[race] >= 0], minlength=len(source['race'])))
+        assert all(np.array_equal(c, counts[0]) for c in counts)  # only the pairing differs
+    spreads = {mode: np.mean(v, 0) for mode, v in spreads.items()}
+    assert spreads['axis'][0] < 0.75 * spreads['copula'][0] < 0.75 * 0.6 * spreads['random'][0]
+    assert spreads['axis'][0] < 4 * real
+    assert spreads['axis'][1] <= spreads['copula'][1] + 0.01
+
+
+def test_axes_saved_before_windows_pair_per_row():
+    """An axis from a 0.2.7 / 0.2.8 file (no ``repeat``) pairs as ``link_matching='copula'``."""
+    schema, n_rows, links, fk, _ = _careers()
+    model = StructureModel(schema).fit(n_rows, links)
+    copula = model.sample(1.0, np.random.default_rng(7), link_matching='copula')[1]
+    for axis in model.axes.values():
+        axis.repeat = None
+    old = model.sample(1.0, np.random.default_rng(7))[1]
+    assert all(np.array_equal(copula[k], old[k]) for k in old)
