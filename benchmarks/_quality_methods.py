@@ -64,15 +64,12 @@ GRDM_VARIANTS = {
     'grdm_randomlinks': {'link_matching': 'random'},
     # Fitted without the rows' places on the co-parent axes (the 0.2.7 defaults; a refit).
     'grdm_noaxispos': {'axis_positions': False},
-    # The default fit with each row along the axes at its own place (the 0.2.7 / 0.2.8
-    # matching, no career windows; same fit).
-    'grdm_copula': {'link_matching': 'copula'},
 }
 METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down', 'grdm_joint',
            'grdm_summaries', 'grdm_v020', 'grdm_cfg1', 'grdm_cfg13', 'grdm_cfg15', 'grdm_large',
            'grdm_lead025', 'grdm_lead075', 'grdm_steps100', 'grdm_sharded', 'grdm_staged',
            'grdm_noranks', 'grdm_realstruct', 'grdm_fan16', 'grdm_nomatch', 'grdm_matchnum',
-           'grdm_notemplates', 'grdm_randomlinks', 'grdm_noaxispos', 'grdm_copula')
+           'grdm_notemplates', 'grdm_randomlinks', 'grdm_noaxispos')
 #: Run unless --methods says otherwise (the others are opt-in variants; grdm_randomlinks is
 #: the default fit with the 0.2.6 matching and grdm_notemplates the defaults without sibling
 #: templates, measured in the same run on the same fit; grdm_noaxispos, the 0.2.7 defaults,
@@ -106,7 +103,6 @@ METHOD_LABELS = {
     'grdm_notemplates': 'GRDM, sibling_templates=False (same fit)',
     'grdm_randomlinks': "GRDM, link_matching='random' (same fit)",
     'grdm_noaxispos': 'GRDM, axis_positions=False (0.2.7)',
-    'grdm_copula': "GRDM, link_matching='copula' (0.2.8, same fit)",
 }
 
 

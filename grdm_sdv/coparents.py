@@ -18,20 +18,14 @@ of F1's races' places on the (driver, race) axis with their year was 0.92 then, 
 and on the (driver, standings race) axis 0.78, now 0.999).
 
 Sampling (:meth:`CoParentAxis.pair`): each generated parent row has copied a real row's
-child counts and takes that row's score. The secondary parent's stubs are sorted by their
-parent's normal score, and the child rows are put in an order to pair with them position by
-position. By default (*career windows*, 0.2.9) each anchor parent is placed on the axis
-once, at ``rho * g + sqrt(1 - rho^2) * noise`` (``g``: the normal score of its score; a
-Gaussian copula with the real correlation, at the parent level), and its rows are spread
-evenly over a window around that place as wide as :data:`WINDOW` times the stubs of as many
-secondary parents as it has partners (its rows times the share of real (anchor, secondary)
-pairs that do not repeat): an F1 driver's results fall in consecutive races of one era, as
-a real career does, instead of each row drawing its own place. The 0.2.7 form
-(``windows=False``, ``link_matching='copula'``) draws the copula per row: ``rho * g +
-sqrt(1 - rho^2) * noise`` for every child row, so a driver's rows spread over a tenth of
-the axis or more whatever his number of races. Every parent keeps exactly its number of
-children either way, and no real pair of parents is copied, only where parents sit on the
-axis. Only the first axis is kept; pairings that need a second one come out as at random.
+child counts and takes that row's score. The child rows, sorted by ``rho * g + sqrt(1 - rho^2)
+* noise`` (``g``: the normal score of the anchor parent's score), and the secondary parent's
+stubs, sorted by their parent's normal score, are paired position by position: a Gaussian
+copula with the real correlation. Every parent keeps exactly its number of children, and no
+real pair of parents is copied, only where parents sit on the axis. Only the first axis is
+kept; pairings that need a second one come out as at random. (Career windows, each anchor
+parent placed once and its rows spread over consecutive partners, were measured in 0.2.9
+and not kept: ``docs/fidelity.md``.)
 """
 
 from __future__ import annotations
@@ -49,12 +43,6 @@ REGULARISATION = 0.01
 MIN_ROWS = 20
 #: Nor kept when its held-out correlation is not above this.
 MIN_CORRELATION = 0.1
-#: A parent's rows spread over this many times the stubs of its partners (career windows):
-#: wide enough that two of its rows rarely meet one partner, narrow enough to keep a career
-#: (F1 structure alone, each race given its source race's year: the mean over drivers of the
-#: spread of their results' years is 4.7 at 1, 5.3 at 2, 6.1 at 3, 8.6 with the per-row
-#: copula, real 1.4; the share of repeated (driver, race) results 0.22 / 0.09 / 0.06 / 0.16).
-WINDOW = 2.0
 
 
 @dataclass
@@ -67,8 +55,8 @@ class CoParentAxis:
         scores: a score per real row of the secondary foreign key's parent table.
         rho: correlation of the two scores' normal scores over the real child rows.
         repeat: share of the real child rows whose (anchor, secondary) pair repeats an
-            earlier row's (``None`` in files saved before 0.2.9: they pair as
-            ``windows=False`` does).
+            earlier row's: sampling repeats such pairs no more often (``None`` in files saved
+            before 0.2.9, which do not reduce them).
     """
 
     anchor: str
@@ -78,8 +66,7 @@ class CoParentAxis:
     repeat: float | None = None
 
     def pair(self, anchor_parents: np.ndarray, anchor_source: np.ndarray, stubs: np.ndarray,
-             source: np.ndarray, rng: np.random.Generator,
-             windows: bool = True) -> tuple[np.ndarray, np.ndarray]:
+             source: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Orders of the child rows and of the stubs to pair position by position.
 
         Args:
@@ -88,45 +75,15 @@ class CoParentAxis:
             stubs: secondary parent (generated row) of each stub, one stub per child row.
             source: the real row each generated secondary parent row copied.
             rng: numpy generator.
-            windows: career windows (see the module docstring); ``False``: the per-row
-                copula of 0.2.7 and 0.2.8.
         """
         m = len(stubs)
         has = anchor_parents >= 0
-        if windows and self.repeat is not None:
-            key = rng.random(m)  # child rows without an anchor parent: anywhere
-            if has.any():
-                key[has] = self._window_keys(anchor_source[anchor_parents[has]], anchor_parents[has],
-                                             np.bincount(stubs), rng)
-        else:
-            key = rng.standard_normal(m)
-            if has.any():
-                key[has] = normal_scores(self.anchor_scores[anchor_source[anchor_parents[has]]], rng)
-            key = self.rho * key + np.sqrt(1 - self.rho ** 2) * rng.standard_normal(m)
+        g = rng.standard_normal(m)  # child rows without an anchor parent: anywhere
+        if has.any():
+            g[has] = normal_scores(self.anchor_scores[anchor_source[anchor_parents[has]]], rng)
+        key = self.rho * g + np.sqrt(1 - self.rho ** 2) * rng.standard_normal(m)
         return (np.argsort(key, kind='stable'),
                 np.argsort(normal_scores(self.scores[source[stubs]], rng), kind='stable'))
-
-    def _window_keys(self, real: np.ndarray, parents: np.ndarray, blocks: np.ndarray,
-                     rng: np.random.Generator) -> np.ndarray:
-        """Sort keys in ``[0, 1)`` of child rows with anchor ``parents`` (generated rows, each
-        a copy of ``real``): a place per parent, its rows spread evenly over its window."""
-        n = len(parents)
-        uniq, first, inv, d = np.unique(parents, return_index=True, return_inverse=True,
-                                        return_counts=True)
-        g = normal_scores(self.anchor_scores[real[first]], rng)
-        place = self.rho * g + np.sqrt(1 - self.rho ** 2) * rng.standard_normal(len(uniq))
-        order = np.argsort(place, kind='stable')
-        start = np.empty(len(uniq))
-        start[order] = np.cumsum(d[order]) - d[order]  # each parent's block of rows, in order
-        # One partner per `span` stubs on average (a stub's parent's size, over stubs).
-        span = float((blocks.astype(np.float64) ** 2).sum() / max(1, blocks.sum()))
-        width = WINDOW * np.maximum(d * (1 - self.repeat), 1) * span
-        # Each row's rank among its parent's rows, in random order.
-        by_parent = np.lexsort((rng.random(n), inv))
-        rank = np.empty(n)
-        rank[by_parent] = np.arange(n) - np.repeat(np.cumsum(d) - d, d)
-        key = start[inv] + d[inv] / 2 + ((rank + rng.random(n)) / d[inv] - 0.5) * width[inv]
-        return (key - key.min()) / max(1e-12, np.ptp(key) * (1 + 1e-9))
 
 
 def normal_scores(values: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:

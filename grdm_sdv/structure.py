@@ -14,7 +14,7 @@ pointing at the table), and per child table the null rate of each foreign key. S
   matching: parent ``q`` gets about ``d_q`` children, rescaled so the stubs add up to the rows
   that need a parent. The stubs are paired with the rows along the foreign key's co-parent
   axis with an FK matched before it (:mod:`grdm_sdv.coparents`: an F1 driver's results
-  fall in consecutive races and in teams of his era), or shuffled where it has none or with
+  fall in the races and teams of his era), or shuffled where it has none or with
   ``link_matching='random'``. Repeated (primary, secondary) pairs, and along an axis
   (anchor, secondary) ones, are reduced by degree-preserving swaps (with rows nearby in
   the matching order) until they are no more frequent than in the real data.
@@ -142,9 +142,7 @@ class StructureModel:
                 non-root table in it must have all its foreign keys in ``fixed_links``.
             fixed_links: fk name -> parent row index per child row, for kept tables.
             link_matching: ``'axis'``: secondary foreign keys along their co-parent axes
-                (:mod:`grdm_sdv.coparents`), each anchor parent's rows in a window on the
-                axis (0.2.9); ``'copula'``: along the axes, each row at its own place (0.2.7
-                and 0.2.8); ``'random'``: plain stub matching (0.2.6).
+                (:mod:`grdm_sdv.coparents`); ``'random'``: plain stub matching (0.2.6).
 
         Returns:
             ``(n_rows, links, source)``: the first two in the form :meth:`fit` takes;
@@ -174,13 +172,12 @@ class StructureModel:
                 links[prim.name] = np.concatenate([parent_idx, np.full(n_null, -1)]).astype(np.int64)
                 n = len(links[prim.name])
                 # Files saved before 0.2.7 have no axes: every FK is matched at random.
-                axes = getattr(self, 'axes', {}) if link_matching != 'random' else {}
+                axes = getattr(self, 'axes', {}) if link_matching == 'axis' else {}
                 order = list(axes)  # FKs with an axis after their anchors, the others first
                 for fk in sorted((fk for fk in fks if fk is not prim),
                                  key=lambda fk: order.index(fk.name) if fk.name in axes else -1):
                     links[fk.name] = self._match(fk, n, n_syn, deg_syn, links, rng,
-                                                 axes.get(fk.name), source, prim.name,
-                                                 windows=link_matching == 'axis')
+                                                 axes.get(fk.name), source, prim.name)
             n_syn[t] = n
             real_deg = self.degrees[t]
             if real_deg.shape[1]:
@@ -261,12 +258,10 @@ class StructureModel:
                 cols.setdefault(f.parent, []).append(col)
         return {t: np.stack(c, 1).astype(np.float32) for t, c in cols.items()}
 
-    def _match(self, fk, n, n_syn, deg_syn, links, rng, axis, source, primary,
-               windows: bool = True) -> np.ndarray:
+    def _match(self, fk, n, n_syn, deg_syn, links, rng, axis, source, primary) -> np.ndarray:
         """Assign a parent of ``fk`` to ``n`` child rows keeping parent degrees (stub matching).
 
-        Along ``axis`` (:mod:`grdm_sdv.coparents`; ``windows`` as in
-        :meth:`~grdm_sdv.coparents.CoParentAxis.pair`) when given, else at random.
+        Along ``axis`` (:mod:`grdm_sdv.coparents`) when given, else at random.
         """
         n_parent = n_syn[fk.parent]
         out = np.full(n, -1, np.int64)
@@ -293,17 +288,17 @@ class StructureModel:
         anchor = self.schema.foreign_key(axis.anchor) if axis is not None else None
         if anchor is not None and fk.parent in source and anchor.parent in source:
             rows, stub_order = axis.pair(links[anchor.name][need], source[anchor.parent], stubs,
-                                         source[fk.parent], rng, windows)
+                                         source[fk.parent], rng)
             need, stubs = need[rows], stubs[stub_order]
             order = need
         else:
             stubs, order = rng.permutation(stubs), None
         out[need] = stubs
         out = _reduce_duplicates(links[primary], out, self.dup_rate.get(fk.name, 1.0), rng, order)
-        if windows and order is not None and anchor.name != primary and axis.repeat is not None:
+        if order is not None and anchor.name != primary and getattr(axis, 'repeat', None) is not None:
             # Pairs with the anchor repeat no more than in the real data either (an F1 driver
-            # races once in a race; matched along him, 9% of his results repeated a race),
-            # then the primary's pairs again.
+            # races once in a race; matched along him, 17% of his results repeated a race
+            # in 0.2.8), then the primary's pairs again.
             out = _reduce_duplicates(links[anchor.name], out, axis.repeat, rng, order)
             out = _reduce_duplicates(links[primary], out, self.dup_rate.get(fk.name, 1.0), rng, order)
         return out

@@ -180,16 +180,13 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             foreign keys their other parents. ``'axis'``: along each foreign key's
             *co-parent axis*, found by the fit (a correspondence analysis of which parents
             real rows pair; listed by ``get_info()['co_parent_axes']``), so an F1 driver's
-            results fall in the races and teams of one era: each parent is placed on the
-            axis with the real correlation between the parents' places, and its rows take
-            partners in a window around that place (its *career*: consecutive races, as
-            many as it has rows; since 0.2.9). ``'copula'``: along the axes, each row
-            drawing its own place (the matching of 0.2.7 and 0.2.8, and what files saved by
-            them do with ``'axis'``). ``'random'``: at random (the behaviour of 0.2.6; also
-            what files saved before 0.2.7 do); the rows still get their places on the axes
-            as model inputs (``axis_positions``). Every parent keeps its number of children
-            either way. Read when sampling. Measured in ``docs/fidelity.md``.
-            (default: ``'axis'``)
+            results fall in the races and teams of one era, with the real correlation
+            between the parents' places on the axis, and no (driver, race) pair repeats
+            more often than in the real data; every parent keeps its number of children
+            either way. ``'random'``: at random (the behaviour of 0.2.6; also what files
+            saved before 0.2.7 do); the rows still get their places on the axes as model
+            inputs (``axis_positions``). Read when sampling. Measured in
+            ``docs/fidelity.md``. (default: ``'axis'``)
         axis_positions: give the model each parent row's place on its co-parent axes as a
             structural input, as it is given its child counts (a generated row takes the
             place of the real row whose child counts it copied), so that e.g. an F1 race's
