@@ -330,17 +330,25 @@ def _pair_keys(a: np.ndarray, b: np.ndarray, base: int | None = None) -> np.ndar
     return (a.astype(np.int64) + 1) * base + (b.astype(np.int64) + 1)
 
 
-def _duplicated(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Boolean mask: rows whose non-null (a, b) pair appeared earlier."""
+def _duplicated(a: np.ndarray, b: np.ndarray, base: int | None = None,
+                with_keys: bool = False):
+    """Boolean mask: rows whose non-null (a, b) pair appeared earlier; with ``with_keys``,
+    also every row's pair key (:func:`_pair_keys` with ``base``), sorted."""
     valid = (a >= 0) & (b >= 0)
-    keys = _pair_keys(a, b)
+    keys = _pair_keys(a, b, base)
     order = np.argsort(keys, kind='stable')
     sk = keys[order]
     dup_sorted = np.zeros(len(keys), bool)
     dup_sorted[1:] = sk[1:] == sk[:-1]
     dup = np.zeros(len(keys), bool)
     dup[order] = dup_sorted
-    return dup & valid
+    return (dup & valid, sk) if with_keys else dup & valid
+
+
+def _present(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Which ``keys`` are in ``sorted_keys``."""
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys
 
 
 def _dup_rate(a: np.ndarray, b: np.ndarray) -> float:
@@ -366,8 +374,10 @@ def _reduce_duplicates(a, b, target_rate, rng, order=None, rounds: int = 20) -> 
     if order is not None:
         position = np.zeros(len(b), np.int64)
         position[order] = np.arange(len(order))
+    base = int(b.max(initial=0)) + 2  # the swaps permute b: one key base for every round
     for round_ in range(rounds if order is None else 2 * rounds):
-        dup = np.flatnonzero(_duplicated(a, b))
+        dup, pairs = _duplicated(a, b, base, with_keys=True)
+        dup = np.flatnonzero(dup)
         if len(dup) <= target_rate * len(b) + 0.5:
             break
         if position is None:
@@ -385,10 +395,8 @@ def _reduce_duplicates(a, b, target_rate, rng, order=None, rounds: int = 20) -> 
         ok = ok[: len(dup)] & ok[len(dup):]
         dup, partners = dup[ok], partners[ok]
         if position is not None:  # only swaps that repeat no pair
-            base = int(b.max(initial=0)) + 2
-            pairs = _pair_keys(a, b, base)
             mine, theirs = _pair_keys(a[dup], b[partners], base), _pair_keys(a[partners], b[dup], base)
-            fine = ~np.isin(mine, pairs) & ~np.isin(theirs, pairs) & (mine != theirs)
+            fine = ~_present(pairs, mine) & ~_present(pairs, theirs) & (mine != theirs)
             dup, partners = dup[fine], partners[fine]
         b[dup], b[partners] = b[partners], b[dup].copy()
     return b
