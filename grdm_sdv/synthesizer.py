@@ -144,11 +144,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             brings the planted dependencies to within 0.05 of real. (default: ``1.15``)
         rank_columns: keep the *rank columns* numbered when sampling: numerical child
             columns that number each parent's children ``1..n`` (positions, line numbers; in
-            at least 80% of the parents with 2 or more children; the rows with one value
-            below the numbering, such as F1's ``grid`` 0 for a pit-lane start, may be left
-            out and keep it), found by the fit and listed by
-            ``get_info()['rank_columns']``. Each parent's generated values are replaced by
-            their ranks (the model's order kept). Read when sampling, so it can
+            at least 90% of the parents with 2 or more children), found by the fit and
+            listed by ``get_info()['rank_columns']``. Each parent's generated values are
+            replaced by their ranks (the model's order kept). Read when sampling, so it can
             be switched on a fitted synthesizer. Measured in ``docs/fidelity.md``.
             (default: ``True``)
         match_marginals: draw every generated numerical column from its own training
@@ -622,7 +620,6 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             info['num_parameters'] = sum(p.numel() for p in self._model.parameters())
             info['rank_columns'] = [
                 f'{r.table}.{r.column}: {r.start}, {r.start + 1}, ... per {r.fk_column}'
-                + (f' ({r.skip:g} kept)' if getattr(r, 'skip', None) is not None else '')
                 for r in self._rank_columns]
             info['sibling_templates'] = [
                 f'{r.table}.{r.column} per {r.fk_column}: {sum(map(len, r.templates.values()))} '

@@ -8,11 +8,6 @@ themselves away at once (their mean is not ``(n + 1) / 2``: C2ST-Agg told F1's r
 at 0.96). Such columns are found at fit time, and at sampling every parent's generated
 values are replaced by their ranks (the model's order kept, ties broken at random), so each
 parent's children are numbered ``start..start + n - 1`` again.
-
-A column may also number the children but one value below the numbering (F1's ``grid``: the
-starting positions ``1..k``, and ``0`` for a car starting from the pit lane; 83% of the races
-are numbered so, 48% without the zeros): rows with that value keep it, and the other rows are
-ranked (since 0.2.10; before, ``grid``'s per-race mean alone told F1's races apart at 0.79).
 """
 
 from __future__ import annotations
@@ -37,7 +32,6 @@ class RankColumn:
         fk_column: that foreign key's column, for messages.
         start: the first number (``1`` for positions; ``0`` where counting starts at 0).
         share: the share of the real parents (with 2 or more children) numbered so.
-        skip: a value below ``start`` that rows keep, not numbered (``None``: none).
     """
 
     table: str
@@ -46,14 +40,11 @@ class RankColumn:
     fk_column: str
     start: int
     share: float
-    skip: float | None = None
 
 
 #: A column is a rank column when at least this share of the parents with 2 or more children
-#: number them exactly ``start..start + n - 1`` (the rows with its ``skip`` value left out)...
-#: (0.9 before 0.2.10; no column of F1, MovieLens, the demo or the planted bench numbers
-#: 50-90% of its parents but F1's ``grid``, 83% with its zeros left out.)
-MIN_SHARE = 0.8
+#: number them exactly ``start..start + n - 1``...
+MIN_SHARE = 0.9
 #: ... and there are at least this many such parents (fewer are no evidence).
 MIN_PARENTS = 10
 
@@ -95,27 +86,12 @@ def strongest(found):
     return max(found, key=lambda f: f.share, default=None)
 
 
-def _numbering(values: np.ndarray, parent: np.ndarray) -> tuple[int, float, float | None] | None:
-    """``(start, share, skip)`` when ``values`` number each parent's children (all of them,
-    or all but the rows with the column's smallest value, ``skip``), else ``None``."""
+def _numbering(values: np.ndarray, parent: np.ndarray) -> tuple[int, float] | None:
+    """``(start, share)`` when ``values`` number each parent's children, else ``None``."""
     keep = parent >= 0
     v, p = values[keep], parent[keep]
     if not len(v) or not np.isfinite(v).all() or (v != np.round(v)).any():
         return None
-    found = _share(v, p)
-    if found is not None:
-        return (*found, None)
-    skip = v.min()
-    rest = v != skip
-    found = _share(v[rest], p[rest]) if rest.any() else None
-    if found is not None and skip < found[0]:
-        return (*found, float(skip))
-    return None
-
-
-def _share(v: np.ndarray, p: np.ndarray) -> tuple[int, float] | None:
-    """``(start, share)`` of the most common numbering start when at least
-    :data:`MIN_SHARE` of the parents (2 or more children) are numbered from it."""
     order = np.lexsort((v, p))
     v, p = v[order], p[order]
     starts, sizes = _runs(p)
@@ -148,17 +124,15 @@ def apply_ranks(df: pd.DataFrame, ranks: list[RankColumn], links: dict[str, np.n
     """Replace each rank column of ``df`` by its ranks among each parent's children (the
     order of its generated values, ties at random).
 
-    Rows without a parent (null foreign key), and rows with the column's ``skip`` value,
-    keep their values; a missing value ranks last
+    Rows without a parent (null foreign key) keep their values; a missing value ranks last
     in its parent. The column keeps its dtype.
     """
     for r in ranks:
         parent = links[r.fk]
-        column = pd.to_numeric(df[r.column], errors='coerce').to_numpy(dtype=float, copy=True)
-        skip = getattr(r, 'skip', None)  # None in files saved before 0.2.10
-        rows = np.flatnonzero((parent >= 0) & ((column != skip) if skip is not None else True))
+        rows = np.flatnonzero(parent >= 0)
         if not len(rows):
             continue
+        column = pd.to_numeric(df[r.column], errors='coerce').to_numpy(dtype=float, copy=True)
         p = parent[rows]
         order = np.lexsort((rng.random(len(rows)), _last_if_missing(column[rows]), p))
         starts, sizes = _runs(p[order])

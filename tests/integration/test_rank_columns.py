@@ -113,32 +113,3 @@ def test_find_and_apply_units():
     assert find_rank_columns(schema, {'p': pd.DataFrame(), 'c': frame.iloc[:10]}, {'fk0': parent[:10]},
                              lambda t: ['pos'] if t == 'c' else []) == []
     assert isinstance(found[0], RankColumn)
-
-
-def test_numbering_with_a_value_left_out():
-    """F1's ``grid``: starting positions 1..k per race, and 0 for the cars starting from the
-    pit lane. Found with ``skip=0``; at sampling the zeros stay and the rest are numbered."""
-    from grdm_sdv.data.schema import ForeignKey, RelationalSchema
-
-    rng = np.random.default_rng(3)
-    parent = np.repeat(np.arange(60), rng.integers(2, 9, 60))
-    pit = rng.random(len(parent)) < 0.15
-    grid = np.zeros(len(parent))
-    for p in range(60):
-        rows = np.flatnonzero((parent == p) & ~pit)
-        grid[rows] = rng.permutation(len(rows)) + 1
-    schema = RelationalSchema(tables=['p', 'c'], primary_keys={'p': 'id', 'c': 'id'},
-                              foreign_keys=[ForeignKey('c', 'p_id', 'p', 'id', 'fk0')])
-    frame = pd.DataFrame({'grid': grid, 'noise': rng.integers(0, 4, len(parent)).astype(float)})
-    found = find_rank_columns(schema, {'p': pd.DataFrame(), 'c': frame}, {'fk0': parent},
-                              lambda t: list(frame.columns) if t == 'c' else [])
-    assert [(r.column, r.start, r.skip) for r in found] == [('grid', 1, 0.0)]
-
-    generated = pd.DataFrame({'grid': rng.integers(0, 9, len(parent)).astype(float)})
-    out = apply_ranks(generated.copy(), found, {'fk0': parent}, rng)
-    zero = generated['grid'].to_numpy() == 0
-    np.testing.assert_array_equal(out['grid'].to_numpy()[zero], 0)
-    assert _is_numbering(out['grid'][~zero], pd.Series(parent[~zero]), start=1).all()
-    # Without the value left out it is no numbering: a plain rank column would renumber
-    # the zeros too.
-    assert not _is_numbering(out['grid'], pd.Series(parent), start=1).all()
