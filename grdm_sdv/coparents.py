@@ -55,8 +55,9 @@ class CoParentAxis:
         scores: a score per real row of the secondary foreign key's parent table.
         rho: correlation of the two scores' normal scores over the real child rows.
         repeat: share of the real child rows whose (anchor, secondary) pair repeats an
-            earlier row's: sampling repeats such pairs no more often (``None`` in files saved
-            before 0.2.9, which do not reduce them).
+            earlier row's, set by the structure model for the axes it keeps: sampling repeats
+            such pairs no more often (``None`` in files saved before 0.2.9, which do not
+            reduce them).
     """
 
     anchor: str
@@ -129,8 +130,7 @@ def fit_axis(anchor: str, a: np.ndarray, b: np.ndarray, n_a: int, n_b: int) -> C
         x, y = _axis(a, b, n_a, n_b)
     except ArpackNoConvergence:  # no clear axis: matched at random
         return None
-    repeat = 1 - len(np.unique(a.astype(np.int64) * n_b + b)) / m
-    return CoParentAxis(anchor, x, y, rho, repeat)
+    return CoParentAxis(anchor, x, y, rho)
 
 
 def axis_scores(a: np.ndarray, b: np.ndarray, n_a: int, n_b: int) -> tuple[np.ndarray, np.ndarray] | None:

@@ -28,7 +28,7 @@ Everything is vectorized numpy, O(rows).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -121,7 +121,9 @@ class StructureModel:
                                                 default=0.0))
             else:
                 f = best[2]
-                self.axes[f] = pairs[best[1], f]
+                # The anchor's pairs repeat no more often when sampled than here (as the
+                # primary's, ``dup_rate``); measured only for the axes kept.
+                self.axes[f] = replace(pairs[best[1], f], repeat=_dup_rate(links[best[1]], links[f]))
             placed.append(f)
             todo.remove(f)
 
