@@ -41,6 +41,8 @@ GRDM_VARIANTS = {
     'grdm_lead025': {'parent_lead': 0.25},
     'grdm_lead075': {'parent_lead': 0.75},
     'grdm_steps100': {'sampling_steps': 100},
+    # The default fit sampled with the DDPM posterior's variance instead of beta_t.
+    'grdm_posterior': {'sampling_variance': 'posterior'},
     # The default fit sampled with sample_sharded in 8 shards (same structure as 'grdm').
     'grdm_sharded': {'shards': 8},
     # The same in one shard per stage: what staging costs (tables shared across shards
