@@ -67,11 +67,9 @@ GRDM_VARIANTS = {
     # Fitted without the rows' places on the co-parent axes (the 0.2.7 defaults; a refit).
     'grdm_noaxispos': {'axis_positions': False},
 }
-METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling', 'grdm_down', 'grdm_joint',
-           'grdm_summaries', 'grdm_v020', 'grdm_cfg1', 'grdm_cfg13', 'grdm_cfg15', 'grdm_large',
-           'grdm_lead025', 'grdm_lead075', 'grdm_steps100', 'grdm_sharded', 'grdm_staged',
-           'grdm_noranks', 'grdm_realstruct', 'grdm_fan16', 'grdm_nomatch', 'grdm_matchnum',
-           'grdm_notemplates', 'grdm_randomlinks', 'grdm_noaxispos')
+#: Every method: the baselines and each GRDM variant (in the order above).
+METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling',
+           *(m for m in GRDM_VARIANTS if m not in ('grdm', 'independent')))
 #: Run unless --methods says otherwise (the others are opt-in variants; grdm_randomlinks is
 #: the default fit with the 0.2.6 matching and grdm_notemplates the defaults without sibling
 #: templates, measured in the same run on the same fit; grdm_noaxispos, the 0.2.7 defaults,
@@ -95,6 +93,7 @@ METHOD_LABELS = {
     'grdm_lead025': 'GRDM, parent_lead=0.25 (same fit)',
     'grdm_lead075': 'GRDM, parent_lead=0.75 (same fit)',
     'grdm_steps100': 'GRDM, sampling_steps=100 (same fit)',
+    'grdm_posterior': "GRDM, sampling_variance='posterior' (same fit)",
     'grdm_sharded': 'GRDM, sample_sharded in 8 shards (same fit)',
     'grdm_staged': 'GRDM, sample_sharded, one shard per stage (same fit)',
     'grdm_noranks': 'GRDM, rank_columns=False (same fit)',

@@ -66,6 +66,8 @@ VARIANTS: dict[str, dict] = {
     # numbers only matched (0.2.4).
     'match': {SAMPLINGS: {'': {}, ' unmatched': {'match_marginals': False},
                           ' numbers only': {'match_marginals': 'numerical'}}},
+    # The defaults' one fit sampled with beta_t (the default) and with the posterior's variance.
+    'variance': {SAMPLINGS: {'': {}, ' posterior': {'sampling_variance': 'posterior'}}},
 }
 
 #: (parent table, parent column, child table, child column): parent value vs children's mean.
