@@ -81,3 +81,10 @@ class SharedFit:
         else:
             synthetic, sample_seconds = timing.timed(sampler, self._synth, scale)
         return self._synth, synthetic, self._fit_seconds, sample_seconds
+
+    def redraw(self, scale: float = 1.0) -> dict[str, pd.DataFrame]:
+        """Another sample of the last fit at ``scale``, continuing its random stream (no
+        rewind): the next of several draws from one fit (``benchmarks.quality --draws``)."""
+        if self._synth is None:
+            raise RuntimeError('redraw() needs a fit: call sample() first.')
+        return self._synth.sample_scale(scale)

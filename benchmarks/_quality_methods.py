@@ -41,8 +41,10 @@ GRDM_VARIANTS = {
     'grdm_lead025': {'parent_lead': 0.25},
     'grdm_lead075': {'parent_lead': 0.75},
     'grdm_steps100': {'sampling_steps': 100},
-    # The default fit sampled with the DDPM posterior's variance instead of beta_t.
+    # The default fit sampled with the DDPM posterior's variance (what the default 'auto'
+    # takes for a free sample since 0.2.10), and with beta_t (the 0.2.9 defaults).
     'grdm_posterior': {'sampling_variance': 'posterior'},
+    'grdm_beta': {'sampling_variance': 'beta'},
     # The default fit sampled with sample_sharded in 8 shards (same structure as 'grdm').
     'grdm_sharded': {'shards': 8},
     # The same in one shard per stage: what staging costs (tables shared across shards
@@ -94,6 +96,7 @@ METHOD_LABELS = {
     'grdm_lead075': 'GRDM, parent_lead=0.75 (same fit)',
     'grdm_steps100': 'GRDM, sampling_steps=100 (same fit)',
     'grdm_posterior': "GRDM, sampling_variance='posterior' (same fit)",
+    'grdm_beta': "GRDM, sampling_variance='beta' (0.2.9; same fit)",
     'grdm_sharded': 'GRDM, sample_sharded in 8 shards (same fit)',
     'grdm_staged': 'GRDM, sample_sharded, one shard per stage (same fit)',
     'grdm_noranks': 'GRDM, rank_columns=False (same fit)',
@@ -181,6 +184,12 @@ def hma_refusal(metadata) -> str | None:
         return str(error).split('\n')[0]
     return None
 
+
+
+def redrawable(method: str) -> bool:
+    """A GRDM variant sampled in one piece (``SharedFit.redraw`` draws it again)."""
+    options = GRDM_VARIANTS.get(method)
+    return options is not None and not {'shards', 'real_structure'} & set(options)
 
 
 def run_method(method, name, train, holdout, metadata, seed, settings, fits: SharedFit):

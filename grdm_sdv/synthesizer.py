@@ -121,8 +121,14 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             start). Needs a model fitted with ``independent_times > 0``. Measured in
             ``docs/fidelity.md``. (default: ``0.5``)
         sampling_variance: noise of each reverse step of the numbers: ``'beta'`` (DDPM's
-            beta_t, as the GRDM reference samples) or ``'posterior'`` (beta~_t, smaller:
-            measured to draw every column too narrow). (default: ``'beta'``)
+            beta_t, as the GRDM reference samples: wider, it spreads columns the model
+            draws too narrow, but the extra noise of the last steps, which the model has
+            no steps left to undo, moves each cell apart from the rest of its row),
+            ``'posterior'`` (beta~_t, smaller) or ``'auto'``: ``'posterior'`` where the
+            numbers are then drawn from their training distributions (a free sample with
+            ``match_marginals``, which sets their spread), ``'beta'`` elsewhere
+            (conditions, imputation, ``sample_sharded``). Measured in
+            ``docs/fidelity.md``. (default: ``'auto'``)
         loss_hops: the training loss covers the rows within this many hops of each seed
             row, not only the seeds: more signal per step from the subgraphs already
             sampled (rows farther out see a neighbourhood cut at the subgraph's edge).
@@ -231,7 +237,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         message_direction: str = 'both',
         independent_times: float = 0.5,
         parent_lead: float = 0.5,
-        sampling_variance: str = 'beta',
+        sampling_variance: str = 'auto',
         loss_hops: int = 1,
         child_summaries: bool = False,
         context_dropout: float = 0.1,
@@ -429,9 +435,13 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                 out.append(c)
         return out
 
-    def _diffusion(self) -> MixedDiffusion:
-        return MixedDiffusion(num_timesteps=self.num_timesteps,
-                              variance=self.sampling_variance)
+    def _diffusion(self, matched: bool = False) -> MixedDiffusion:
+        """The diffusion process; ``matched``: its numbers are drawn from their training
+        distributions afterwards (what ``sampling_variance='auto'`` resolves on)."""
+        variance = self.sampling_variance
+        if variance == 'auto':
+            variance = 'posterior' if matched else 'beta'
+        return MixedDiffusion(num_timesteps=self.num_timesteps, variance=variance)
 
     # --- sampling ----------------------------------------------------------------------------
     def _sample(self, scale: float, batch_size=None, max_tries_per_batch=100) -> dict[str, pd.DataFrame]:
@@ -535,7 +545,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         ``match_marginals`` is ``True``."""
         schema, node = self._schema, RelationalGraph.node_types(self._schema)
         return generate(
-            self._model, self._diffusion(), graph,
+            self._model, self._diffusion(matched=match and bool(self.match_marginals)), graph,
             d_num={node[t]: self._encoders[t].d_num + self._summary_width(t) for t in schema.tables},
             num_classes={node[t]: self._encoders[t].num_classes for t in schema.tables},
             sampling_steps=self.sampling_steps, generator=generator,

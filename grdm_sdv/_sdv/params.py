@@ -28,8 +28,8 @@ def check_params(**params) -> None:
             if value not in ('axis', 'random'):
                 bad.append(f"'{name}'={value!r} ('axis' or 'random')")
         elif name == 'sampling_variance':
-            if value not in ('posterior', 'beta'):
-                bad.append(f"'{name}'={value!r} ('posterior' or 'beta')")
+            if value not in ('auto', 'posterior', 'beta'):
+                bad.append(f"'{name}'={value!r} ('auto', 'posterior' or 'beta')")
         elif name == 'guidance_scale':
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
                 bad.append(f"'{name}'={value!r} (a number >= 0; 1: no guidance)")

@@ -41,24 +41,27 @@ def _numerical(tables, metadata):
             if spec['sdtype'] == 'numerical' and len(tables[t]) >= 100]
 
 
-def _sampled(synth, setting):
-    """A sample from the state right after the fit, with ``match_marginals=setting``."""
-    before = synth.match_marginals
+def _sampled(synth, setting, variance=None):
+    """A sample from the state right after the fit, with ``match_marginals=setting`` (and
+    ``sampling_variance=variance`` unless ``None``)."""
+    before = synth.match_marginals, synth.sampling_variance
     synth.match_marginals = setting
+    synth.sampling_variance = variance or before[1]
     try:
         synth.reset_sampling()
         return synth.sample(scale=1.0)
     finally:
-        synth.match_marginals = before
+        synth.match_marginals, synth.sampling_variance = before
 
 
 def test_sampled_columns_follow_training_distribution(fitted, demo):
     tables, metadata = demo
     columns = _numerical(tables, metadata)
     assert columns
-    # Numbers only: the categories (and so the denoised rows) are the same both ways.
-    matched = _sampled(fitted, 'numerical')
-    plain = _sampled(fitted, False)
+    # Numbers only: the categories (and so the denoised rows) are the same both ways; one
+    # variance both ways ('auto' would take another for the matched sample).
+    matched = _sampled(fitted, 'numerical', 'beta')
+    plain = _sampled(fitted, False, 'beta')
 
     def ks(out, t, c):
         return stats.ks_2samp(tables[t][c].dropna(), out[t][c].dropna()).statistic
@@ -97,6 +100,48 @@ def test_not_applied_where_conditioned(fitted, demo):
         fitted.match_marginals = True
     for t in tables:
         pd.testing.assert_frame_equal(with_matching[t], without[t])
+
+
+def test_auto_variance_is_the_posterior_only_where_numbers_are_matched(fitted, demo, monkeypatch):
+    """``sampling_variance='auto'``: beta~_t for a free matched sample, beta_t wherever
+    nothing sets the numbers' spread afterwards (unmatched, conditioned)."""
+    import grdm_sdv.synthesizer as module
+
+    tables, _metadata = demo
+    used = []
+
+    class Spy(MixedDiffusion):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            used.append(self.variance)
+
+    monkeypatch.setattr(module, 'MixedDiffusion', Spy)
+    given = {k: v.copy() for k, v in tables.items()}
+    given['customer'].loc[given['customer'].index[::2], 'income'] = np.nan
+    assert fitted.sampling_variance == 'auto'  # the default
+    runs = {'matched': (True, lambda: fitted.sample(scale=0.2)),
+            'numbers matched': ('numerical', lambda: fitted.sample(scale=0.2)),
+            'unmatched': (False, lambda: fitted.sample(scale=0.2)),
+            'imputed': (True, lambda: fitted.impute(given))}
+    seen = {}
+    before = fitted.match_marginals
+    try:
+        for name, (setting, run) in runs.items():
+            fitted.match_marginals = setting
+            used.clear()
+            run()
+            seen[name] = set(used)
+    finally:
+        fitted.match_marginals = before
+    assert seen == {'matched': {'posterior'}, 'numbers matched': {'posterior'},
+                    'unmatched': {'beta'}, 'imputed': {'beta'}}, seen
+    fitted.sampling_variance = 'beta'  # a fixed choice is used as it is
+    try:
+        used.clear()
+        fitted.sample(scale=0.2)
+        assert set(used) == {'beta'}
+    finally:
+        fitted.sampling_variance = 'auto'
 
 
 def test_tilt_and_remaining_shares():
