@@ -68,6 +68,8 @@ VARIANTS: dict[str, dict] = {
                           ' numbers only': {'match_marginals': 'numerical'}}},
     # The defaults' one fit sampled with beta_t (the default) and with the posterior's variance.
     'variance': {SAMPLINGS: {'': {}, ' posterior': {'sampling_variance': 'posterior'}}},
+    # The defaults' one fit sampled with and without guidance (guidance_scale=1).
+    'guidance': {SAMPLINGS: {'': {}, ' w1': {'guidance_scale': 1.0}}},
 }
 
 #: (parent table, parent column, child table, child column): parent value vs children's mean.

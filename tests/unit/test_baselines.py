@@ -145,3 +145,40 @@ def test_shuffle_links_keeps_tables_and_breaks_dependence():
     assert joined_corr(tables) > 0.95
     assert abs(joined_corr(shuffled)) < 0.1
     pd.testing.assert_frame_equal(tables['child'], original)  # input untouched
+
+
+def test_more_draws_average_every_number_and_keep_the_first_draw(monkeypatch):
+    """``benchmarks.quality --draws``: the summary is the mean over the draws, NaN-aware,
+    and each draw's summary is kept (the first is the protocol's one sample)."""
+    from benchmarks import quality
+    from grdm_sdv import evaluation
+
+    draws = iter([{'hop_1_strong': 0.8, 'hop_2_strong': float('nan'), 'note': 'b'},
+                  {'hop_1_strong': 0.7, 'hop_2_strong': 0.6, 'note': 'c'}])
+
+    class Result:
+        def __init__(self):
+            self.summary = next(draws)
+
+        def to_dict(self):
+            return {'summary': self.summary}
+
+    class Fits:
+        calls = 0
+
+        def redraw(self):
+            Fits.calls += 1
+            return {}
+
+    monkeypatch.setattr(evaluation, 'evaluate', lambda *a, **k: Result())
+    split = quality._Split('demo', 0, 0, {}, {}, None, {}, None, Fits())
+    first = {'hop_1_strong': 0.9, 'hop_2_strong': 0.5, 'note': 'a'}
+    record = {'summary': dict(first)}
+    quality._more_draws(record, split, {'draws': 3, 'detection': False})
+    assert Fits.calls == 2
+    assert record['draw_summaries'][0] == first and len(record['draw_summaries']) == 3
+    assert record['summary']['hop_1_strong'] == pytest.approx(0.8)
+    assert record['summary']['hop_2_strong'] == pytest.approx(0.55)  # the NaN left out
+    assert record['summary']['note'] == 'a'  # not a number: the first draw's
+    assert quality.redrawable('grdm') and quality.redrawable('grdm_beta')
+    assert not quality.redrawable('grdm_sharded') and not quality.redrawable('hma')
