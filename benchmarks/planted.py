@@ -66,8 +66,9 @@ VARIANTS: dict[str, dict] = {
     # numbers only matched (0.2.4).
     'match': {SAMPLINGS: {'': {}, ' unmatched': {'match_marginals': False},
                           ' numbers only': {'match_marginals': 'numerical'}}},
-    # The defaults' one fit sampled with beta_t (the default) and with the posterior's variance.
-    'variance': {SAMPLINGS: {'': {}, ' posterior': {'sampling_variance': 'posterior'}}},
+    # The defaults' one fit sampled with the posterior's variance (what the default 'auto'
+    # takes for a free sample since 0.2.10) and with beta_t (the 0.2.9 default).
+    'variance': {SAMPLINGS: {'': {}, ' beta': {'sampling_variance': 'beta'}}},
     # The defaults' one fit sampled with and without guidance (guidance_scale=1).
     'guidance': {SAMPLINGS: {'': {}, ' w1': {'guidance_scale': 1.0}}},
 }

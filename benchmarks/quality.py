@@ -381,8 +381,6 @@ def _dataset_entry(name: str, tables, metadata, source: str, settings: dict) -> 
 
 def _run_record(method: str, split: _Split, settings: dict) -> dict:
     """Run one method on one split and score it: the record the report keeps."""
-    from grdm_sdv import evaluation
-
     record = {'dataset': split.name, 'method': method, 'seed': split.seed, 'status': 'ok',
               'fit_seconds': None, 'sample_seconds': None,
               'evaluate_seconds': None, 'split': split.info}
@@ -399,9 +397,7 @@ def _run_record(method: str, split: _Split, settings: dict) -> dict:
             split.fits)
         record.update(fit_seconds=fit_s, sample_seconds=sample_s, **extra)
         record['synthetic_rows'] = {t: len(df) for t, df in sorted(synthetic.items())}
-        result, record['evaluate_seconds'] = timed(
-            evaluation.evaluate, split.train, synthetic, split.metadata, holdout=split.holdout,
-            seed=split.seed, detection=settings['detection'])
+        result, record['evaluate_seconds'] = timed(_score, split, synthetic, settings)
         as_dict = result.to_dict()
         record['summary'] = as_dict['summary']
         record['details'] = {k: v for k, v in as_dict['details'].items()
@@ -417,18 +413,21 @@ def _run_record(method: str, split: _Split, settings: dict) -> dict:
     return record
 
 
+def _score(split: _Split, synthetic: dict, settings: dict):
+    """``evaluation.evaluate`` of one sample against the split's training half."""
+    from grdm_sdv import evaluation
+
+    return evaluation.evaluate(split.train, synthetic, split.metadata, holdout=split.holdout,
+                               seed=split.seed, detection=settings['detection'])
+
+
 def _more_draws(record: dict, split: _Split, settings: dict) -> None:
     """Score ``settings['draws'] - 1`` more samples of the split's fit: ``summary`` becomes
     the mean over all draws (the first draw's is kept as ``draw_summaries[0]``; ``details``
     stay the first draw's)."""
-    from grdm_sdv import evaluation
-
     summaries = [record['summary']]
     for _ in range(settings['draws'] - 1):
-        synthetic = split.fits.redraw()
-        result = evaluation.evaluate(split.train, synthetic, split.metadata, holdout=split.holdout,
-                                     seed=split.seed, detection=settings['detection'])
-        summaries.append(result.to_dict()['summary'])
+        summaries.append(_score(split, split.fits.redraw(), settings).to_dict()['summary'])
     record['draw_summaries'] = summaries
     record['summary'] = {
         k: (float(np.nanmean([s[k] for s in summaries]))
