@@ -17,7 +17,8 @@ from ._versions import timing
 
 #: Parameters read only when sampling: variants that differ only in these share one fit.
 SAMPLING_PARAMS = ('sampling_steps', 'parent_lead', 'sampling_variance', 'guidance_scale',
-                   'rank_columns', 'match_marginals', 'sibling_templates', 'link_matching')
+                   'rank_columns', 'match_marginals', 'sibling_templates', 'link_matching',
+                   'follower_columns')
 
 
 def grdm_defaults() -> dict:

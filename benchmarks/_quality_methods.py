@@ -66,6 +66,9 @@ GRDM_VARIANTS = {
     # The default fit with secondary foreign keys matched at random (the 0.2.6 matching; the
     # fit, and the rows' places as model inputs, are the current defaults').
     'grdm_randomlinks': {'link_matching': 'random'},
+    # The default fit without its follower columns put in their rank columns' order (the
+    # 0.2.10 defaults).
+    'grdm_nofollow': {'follower_columns': False},
     # Fitted without the rows' places on the co-parent axes (the 0.2.7 defaults; a refit).
     'grdm_noaxispos': {'axis_positions': False},
 }
@@ -106,6 +109,7 @@ METHOD_LABELS = {
     'grdm_matchnum': "GRDM, match_marginals='numerical' (same fit)",
     'grdm_notemplates': 'GRDM, sibling_templates=False (same fit)',
     'grdm_randomlinks': "GRDM, link_matching='random' (same fit)",
+    'grdm_nofollow': 'GRDM, follower_columns=False (0.2.10; same fit)',
     'grdm_noaxispos': 'GRDM, axis_positions=False (0.2.7)',
 }
 

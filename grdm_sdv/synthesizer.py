@@ -43,6 +43,7 @@ from .data.encoding import encode_tables, known_masks
 from .data.graph import RelationalGraph
 from .data.marginals import class_shares, match_marginals
 from .data.ranks import RankColumn, apply_ranks, find_rank_columns
+from .data.follows import FollowerColumn, apply_followers, find_followers
 from .data.templates import SiblingTemplate, apply_templates, find_sibling_templates
 from .data.schema import RelationalSchema
 from .data.summaries import fit_summaries, with_summaries
@@ -182,6 +183,15 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             real multiset of its size nearest to its generated one (only multisets that
             3 or more real parents share), in the generated order. Read when sampling.
             Measured in ``docs/fidelity.md``. (default: ``True``)
+        follower_columns: keep the *follower columns* in the order of their rank column
+            when sampling: numerical columns of a table with a rank column whose values,
+            over each parent's children, never rise (or never fall) along the ranks for at
+            least 90% of the real parents (F1: a race's points along its finishing
+            positions, its standings points along the standings positions), found by the
+            fit and listed by ``get_info()['follower_columns']``. Each generated parent's
+            values of such a column, as generated (or composed, a template column), are
+            put in the order of its ranks. Read when sampling. Measured in
+            ``docs/fidelity.md``. (default: ``True``)
         link_matching: how the structure step gives the rows of a table with several
             foreign keys their other parents. ``'axis'``: along each foreign key's
             *co-parent axis*, found by the fit (a correspondence analysis of which parents
@@ -245,6 +255,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         rank_columns: bool = True,
         match_marginals: bool | str = True,
         sibling_templates: bool = True,
+        follower_columns: bool = True,
         link_matching: str = 'axis',
         axis_positions: bool = True,
     ) -> None:
@@ -257,7 +268,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                       child_summaries=child_summaries, context_dropout=context_dropout,
                       guidance_scale=guidance_scale, rank_columns=rank_columns,
                       match_marginals=match_marginals, sibling_templates=sibling_templates,
-                      link_matching=link_matching, axis_positions=axis_positions)
+                      follower_columns=follower_columns, link_matching=link_matching, axis_positions=axis_positions)
         check_guidance(guidance_scale, context_dropout)
         super().__init__(metadata, locales=locales)
         self.steps = steps
@@ -284,11 +295,13 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self.rank_columns = rank_columns
         self.match_marginals = match_marginals
         self.sibling_templates = sibling_templates
+        self.follower_columns = follower_columns
         self.link_matching = link_matching
         self.axis_positions = axis_positions
         self._position_widths: dict[str, int] = {}
         self._rank_columns: list[RankColumn] = []
         self._sibling_templates: list[SiblingTemplate] = []
+        self._follower_columns: list[FollowerColumn] = []
         self._class_shares: dict[str, list[torch.Tensor]] = {}
         self._table_sizes: dict[str, int] = {}
         self._model: HeteroDenoiser | None = None
@@ -358,6 +371,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         ranks = find_rank_columns(schema, augmented_data, links, self._numerical_columns)
         templates = find_sibling_templates(schema, augmented_data, links, self._numerical_columns,
                                            exclude={(r.table, r.column) for r in ranks})
+        followers = find_followers(schema, augmented_data, links, self._numerical_columns, ranks,
+                                   grouped={(r.table, r.column): r.fk for r in templates})
         seed = self.seed if self.seed is not None else int(np.random.randint(0, 2**31 - 1))
         device = resolve_device(self.device)
         with torch.random.fork_rng(devices=[]):
@@ -384,6 +399,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self._summaries = summaries
         self._rank_columns = ranks
         self._sibling_templates = templates
+        self._follower_columns = followers
         self._class_shares = {t: class_shares(tensors[node[t]].x_cat, encoders[t].num_classes)
                               for t in schema.tables}
         self._table_sizes = n_rows
@@ -594,6 +610,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             df = apply_ranks(df, applicable(self._rank_columns), links, rng)
         if self.sibling_templates:
             df = apply_templates(df, applicable(self._sibling_templates), links, rng)
+        if self.follower_columns:
+            df = apply_followers(df, applicable(self._follower_columns), links, rng)
         return df
 
     def _finalize_table(self, table, attrs, links, done) -> pd.DataFrame:
@@ -635,6 +653,10 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                 f'{r.table}.{r.column} per {r.fk_column}: {sum(map(len, r.templates.values()))} '
                 f'compositions (most common of its size for {r.share:.0%} of the parents, '
                 f'{r.baseline:.0%} shuffled)' for r in self._sibling_templates]
+            info['follower_columns'] = [
+                f'{r.table}.{r.column} per {r.fk_column}: never {"falls" if r.sign > 0 else "rises"} '
+                f'along {r.rank} ({r.share:.0%} of the parents, {r.baseline:.0%} shuffled)'
+                for r in self._follower_columns]
             info['co_parent_axes'] = self._structure_axes()
             info['axis_positions'] = dict(self._position_widths)
         return info
@@ -672,6 +694,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         state.setdefault('_class_shares', {})
         state.setdefault('sibling_templates', True)
         state.setdefault('_sibling_templates', [])
+        # Files saved before 0.2.11 have no follower columns found (nothing to reorder).
+        state.setdefault('follower_columns', True)
+        state.setdefault('_follower_columns', [])
         # Files saved before 0.2.7 have no co-parent axes (their structure has none to use).
         state.setdefault('link_matching', 'axis')
         # Files saved before 0.2.8 were fitted without the rows' places on those axes.
