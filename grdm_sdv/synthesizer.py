@@ -268,7 +268,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                       child_summaries=child_summaries, context_dropout=context_dropout,
                       guidance_scale=guidance_scale, rank_columns=rank_columns,
                       match_marginals=match_marginals, sibling_templates=sibling_templates,
-                      follower_columns=follower_columns, link_matching=link_matching, axis_positions=axis_positions)
+                      follower_columns=follower_columns, link_matching=link_matching,
+                      axis_positions=axis_positions)
         check_guidance(guidance_scale, context_dropout)
         super().__init__(metadata, locales=locales)
         self.steps = steps

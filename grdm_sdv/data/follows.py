@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .ranks import RankColumn, _runs, put_keeping_dtype
+from .ranks import RankColumn, _runs, child_columns, put_keeping_dtype
 from .schema import RelationalSchema
 
 #: A column follows a rank column when its values never fall (or never rise) along the ranks
@@ -77,27 +77,24 @@ def find_followers(schema: RelationalSchema, tables: dict[str, pd.DataFrame],
             parent must keep their multiset (a template column's compositions): only a
             rank column along that key is a candidate for it.
     """
+    by_table: dict[str, list[tuple[RankColumn, np.ndarray]]] = {}
+    for r in ranks:  # each rank column's values once, not once per candidate column
+        if r.column in tables[r.table]:
+            key = pd.to_numeric(tables[r.table][r.column], errors='coerce').to_numpy(dtype=float)
+            by_table.setdefault(r.table, []).append((r, key))
     found = []
-    for table in schema.tables:
-        own = [r for r in ranks if r.table == table and r.column in tables[table]]
-        if not own:
-            continue
-        rank_columns = {r.column for r in ranks if r.table == table}
-        for column in numerical(table):
-            if column in rank_columns or column not in tables[table]:
-                continue
-            keep = (grouped or {}).get((table, column))
-            values = pd.to_numeric(tables[table][column], errors='coerce').to_numpy(dtype=float)
-            best = None
-            for r in own:
-                if keep is not None and r.fk != keep:
-                    continue  # a reorder along another key would break its compositions
-                key = pd.to_numeric(tables[table][r.column], errors='coerce').to_numpy(dtype=float)
-                got = _follows(values, key, links[r.fk])
-                if got is not None and (best is None or got[1] > best.share):
-                    best = FollowerColumn(table, column, r.fk, r.fk_column, r.column, *got)
-            if best is not None:
-                found.append(best)
+    for table, column, values, _ in child_columns(schema, tables, numerical,
+                                                  exclude={(r.table, r.column) for r in ranks}):
+        keep = (grouped or {}).get((table, column))
+        best = None
+        for r, key in by_table.get(table, ()):
+            if keep is not None and r.fk != keep:
+                continue  # a reorder along another key would break its compositions
+            got = _follows(values, key, links[r.fk])
+            if got is not None and (best is None or got[1] > best.share):
+                best = FollowerColumn(table, column, r.fk, r.fk_column, r.column, *got)
+        if best is not None:
+            found.append(best)
     return found
 
 
