@@ -71,6 +71,9 @@ GRDM_VARIANTS = {
     'grdm_nofollow': {'follower_columns': False},
     # Fitted without the rows' places on the co-parent axes (the 0.2.7 defaults; a refit).
     'grdm_noaxispos': {'axis_positions': False},
+    # Fitted without the top-level rows' places among their children (the 0.2.11 defaults;
+    # a refit).
+    'grdm_noplaces': {'child_places': False},
 }
 #: Every method: the baselines and each GRDM variant (in the order above).
 METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling',
@@ -111,6 +114,7 @@ METHOD_LABELS = {
     'grdm_randomlinks': "GRDM, link_matching='random' (same fit)",
     'grdm_nofollow': 'GRDM, follower_columns=False (0.2.10; same fit)',
     'grdm_noaxispos': 'GRDM, axis_positions=False (0.2.7)',
+    'grdm_noplaces': 'GRDM, child_places=False (0.2.11)',
 }
 
 

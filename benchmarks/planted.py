@@ -56,6 +56,8 @@ VARIANTS: dict[str, dict] = {
     'posterior': {'sampling_variance': 'posterior'},
     'seeds_loss': {'loss_hops': 0},
     'summaries': {'child_summaries': True},
+    # Fitted without the top-level rows' places among their children (the 0.2.11 defaults).
+    'noplaces': {'child_places': False},
     # Candidates for the documented larger configuration.
     'long': {'steps': 3000},
     'wide': {'hidden_dim': 256},

@@ -80,6 +80,11 @@ class TableEncoder:
         """Width of ``x_num``."""
         return sum(c.transformer is not None for c in self.num_columns)
 
+    def num_index(self, name: str) -> int:
+        """Column of ``x_num`` that holds numerical column ``name`` (-1: none, e.g. no value)."""
+        names = [c.name for c in self.num_columns if c.transformer is not None]
+        return names.index(name) if name in names else -1
+
     def observed(self, x_cat: torch.Tensor) -> torch.Tensor:
         """``(n, d_num)`` bool: the cells of ``x_num`` that hold a value, i.e. whose column's
         "is null" flag in ``x_cat`` (when it has one) does not say null."""
