@@ -88,8 +88,11 @@ def _place(x: np.ndarray, ok: np.ndarray, link: np.ndarray, n: int) -> tuple[np.
     total = np.stack([np.bincount(link[ok[:, j]], weights=x[ok[:, j], j], minlength=n)
                       for j in range(x.shape[1])], 1)
     means = np.where(valued > 0, total / np.maximum(valued, 1), np.nan)[has]
-    # A parent whose children have no value in a column sits at that column's mean.
-    means = np.nan_to_num(np.where(np.isnan(means), np.nanmean(means, 0), means))
+    # A parent whose children have no value in a column sits at that column's mean (0
+    # where no child has one).
+    seen = ~np.isnan(means)
+    column_mean = np.where(seen, means, 0.0).sum(0) / np.maximum(seen.sum(0), 1)
+    means = np.where(seen, means, column_mean)
     center, sd = means.mean(0), means.std(0)
     sd = np.where(sd > 1e-9, sd, 1.0)
     z = (means - center) / sd

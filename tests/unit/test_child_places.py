@@ -104,3 +104,19 @@ def test_few_children_are_shrunk_toward_the_middle():
     place = fit_child_places(_schema(), x_num, obs, links).places['driver'][:, 0]
     assert np.sign(place[78]) == np.sign(place[79]) != 0
     assert abs(place[78]) < 0.5 * abs(place[79])
+
+
+def test_a_column_without_values_under_any_parent():
+    """Children whose column holds no value at all: no warning, no NaN in the places."""
+    import warnings
+
+    rng = np.random.default_rng(5)
+    skill, x_num, obs, links = _planted(rng)
+    obs['result'][:, 1] = False
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        places = fit_child_places(_schema(), x_num, obs, links)
+    place = places.places['driver'][:, 0]
+    has = np.bincount(links['fk0'][links['fk0'] >= 0], minlength=80) > 0
+    assert np.isfinite(place).all()
+    assert abs(np.corrcoef(place[has], skill[has])[0, 1]) > 0.8
