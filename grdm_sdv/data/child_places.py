@@ -133,7 +133,7 @@ def fit_child_places(schema: RelationalSchema, x_num: dict[str, np.ndarray],
             follower columns): their per-parent means say nothing of the parent (a rank
             column's is its child count) or are replaced, so they are left out.
     """
-    out = ChildPlaces()
+    out, columns = ChildPlaces(), {}
     for t in schema.tables:
         if schema.parents_of(t):
             continue
@@ -149,10 +149,10 @@ def fit_child_places(schema: RelationalSchema, x_num: dict[str, np.ndarray],
             if found is None:
                 continue
             place, share = found
-            out.places[t] = np.concatenate([out.places[t], place[:, None]], 1) \
-                if t in out.places else place[:, None]
+            columns.setdefault(t, []).append(place)
             out.fks.setdefault(t, []).append(fk.name)
             out.shares.setdefault(t, []).append(share)
+    out.places = {t: np.stack(cols, 1) for t, cols in columns.items()}
     return out
 
 
