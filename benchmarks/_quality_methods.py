@@ -74,6 +74,9 @@ GRDM_VARIANTS = {
     # Fitted without the top-level rows' places among their children (the 0.2.11 defaults;
     # a refit).
     'grdm_noplaces': {'child_places': False},
+    # The default fit with secondary foreign keys matched along their co-parent axes only,
+    # not by child places within them (the 0.2.12 matching; same fit).
+    'grdm_axislinks': {'link_matching': 'axis'},
 }
 #: Every method: the baselines and each GRDM variant (in the order above).
 METHODS = ('grdm', 'hma', 'independent', 'links_shuffled', 'ceiling',
@@ -115,6 +118,7 @@ METHOD_LABELS = {
     'grdm_nofollow': 'GRDM, follower_columns=False (0.2.10; same fit)',
     'grdm_noaxispos': 'GRDM, axis_positions=False (0.2.7)',
     'grdm_noplaces': 'GRDM, child_places=False (0.2.11)',
+    'grdm_axislinks': "GRDM, link_matching='axis' (0.2.12; same fit)",
 }
 
 

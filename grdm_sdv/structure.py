@@ -15,7 +15,10 @@ pointing at the table), and per child table the null rate of each foreign key. S
   that need a parent. The stubs are paired with the rows along the foreign key's co-parent
   axis with an FK matched before it (:mod:`grdm_sdv.coparents`: an F1 driver's results
   fall in the races and teams of his era), or shuffled where it has none or with
-  ``link_matching='random'``. Repeated (primary, secondary) pairs, and along an axis
+  ``link_matching='random'``. Where both parents of an axis have child places
+  (:meth:`StructureModel.fit_places`), the rows are paired again by them within blocks of
+  the axis order (an F1 driver's results go to teams of his era *and* of his strength).
+  Repeated (primary, secondary) pairs, and along an axis
   (anchor, secondary) ones, are reduced by degree-preserving swaps (with rows nearby in
   the matching order) until they are no more frequent than in the real data.
 
@@ -32,7 +35,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .coparents import CoParentAxis, axis_scores, fit_axis, normal_scores
+from .coparents import CoParentAxis, axis_scores, fit_axis, normal_scores, with_places
 from .data.schema import ForeignKey, RelationalSchema
 
 
@@ -127,13 +130,30 @@ class StructureModel:
             placed.append(f)
             todo.remove(f)
 
+    def fit_places(self, places: dict[str, dict[str, np.ndarray]], links: dict[str, np.ndarray]) -> None:
+        """Give every co-parent axis whose two parents have child places along the two
+        foreign keys those places (:func:`grdm_sdv.coparents.with_places`).
+
+        Args:
+            places: table -> foreign key name -> a place per real row of the table (the
+                parent's place among its children along that key).
+            links: the real links, as :meth:`fit` takes them.
+        """
+        fk = self.schema.foreign_key
+        for name, axis in getattr(self, 'axes', {}).items():
+            anchor, secondary = fk(axis.anchor), fk(name)
+            a = places.get(anchor.parent, {}).get(anchor.name)
+            b = places.get(secondary.parent, {}).get(secondary.name)
+            if a is not None and b is not None:
+                self.axes[name] = with_places(axis, links[anchor.name], links[name], a, b)
+
     def sample(
         self,
         scale: float,
         rng: np.random.Generator,
         fixed_rows: dict[str, int] | None = None,
         fixed_links: dict[str, np.ndarray] | None = None,
-        link_matching: str = 'axis',
+        link_matching: str = 'places',
     ) -> tuple[dict[str, int], dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Sample a new graph.
 
@@ -143,8 +163,10 @@ class StructureModel:
             fixed_rows: optional table -> row count to force (a table kept as given). A
                 non-root table in it must have all its foreign keys in ``fixed_links``.
             fixed_links: fk name -> parent row index per child row, for kept tables.
-            link_matching: ``'axis'``: secondary foreign keys along their co-parent axes
-                (:mod:`grdm_sdv.coparents`); ``'random'``: plain stub matching (0.2.6).
+            link_matching: ``'places'``: secondary foreign keys along their co-parent axes
+                (:mod:`grdm_sdv.coparents`) and, where :meth:`fit_places` gave an axis
+                places, by them within blocks of the axis; ``'axis'``: along the axes only
+                (0.2.7-0.2.12); ``'random'``: plain stub matching (0.2.6).
 
         Returns:
             ``(n_rows, links, source)``: the first two in the form :meth:`fit` takes;
@@ -174,12 +196,13 @@ class StructureModel:
                 links[prim.name] = np.concatenate([parent_idx, np.full(n_null, -1)]).astype(np.int64)
                 n = len(links[prim.name])
                 # Files saved before 0.2.7 have no axes: every FK is matched at random.
-                axes = getattr(self, 'axes', {}) if link_matching == 'axis' else {}
+                axes = getattr(self, 'axes', {}) if link_matching != 'random' else {}
                 order = list(axes)  # FKs with an axis after their anchors, the others first
                 for fk in sorted((fk for fk in fks if fk is not prim),
                                  key=lambda fk: order.index(fk.name) if fk.name in axes else -1):
                     links[fk.name] = self._match(fk, n, n_syn, deg_syn, links, rng,
-                                                 axes.get(fk.name), source, prim.name)
+                                                 axes.get(fk.name), source, prim.name,
+                                                 use_places=link_matching == 'places')
             n_syn[t] = n
             real_deg = self.degrees[t]
             if real_deg.shape[1]:
@@ -260,10 +283,12 @@ class StructureModel:
                 cols.setdefault(f.parent, []).append(col)
         return {t: np.stack(c, 1).astype(np.float32) for t, c in cols.items()}
 
-    def _match(self, fk, n, n_syn, deg_syn, links, rng, axis, source, primary) -> np.ndarray:
+    def _match(self, fk, n, n_syn, deg_syn, links, rng, axis, source, primary,
+               use_places: bool = True) -> np.ndarray:
         """Assign a parent of ``fk`` to ``n`` child rows keeping parent degrees (stub matching).
 
-        Along ``axis`` (:mod:`grdm_sdv.coparents`) when given, else at random.
+        Along ``axis`` (:mod:`grdm_sdv.coparents`) when given, and by its places where it
+        has them and ``use_places``, else at random.
         """
         n_parent = n_syn[fk.parent]
         out = np.full(n, -1, np.int64)
@@ -290,7 +315,7 @@ class StructureModel:
         anchor = self.schema.foreign_key(axis.anchor) if axis is not None else None
         if anchor is not None and fk.parent in source and anchor.parent in source:
             rows, stub_order = axis.pair(links[anchor.name][need], source[anchor.parent], stubs,
-                                         source[fk.parent], rng)
+                                         source[fk.parent], rng, use_places=use_places)
             need, stubs = need[rows], stubs[stub_order]
             order = need
         else:

@@ -200,10 +200,14 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             results fall in the races and teams of one era, with the real correlation
             between the parents' places on the axis, and no (driver, race) pair repeats
             more often than in the real data; every parent keeps its number of children
-            either way. ``'random'``: at random (the behaviour of 0.2.6; also what files
-            saved before 0.2.7 do); the rows still get their places on the axes as model
-            inputs (``axis_positions``). Read when sampling. Measured in
-            ``docs/fidelity.md``. (default: ``'axis'``)
+            either way. ``'places'``: the same, and where both parents also have child
+            places along the two keys (``child_places``), paired again by them within
+            blocks of the axis, with the real correlation between the two parents' places
+            (an F1 driver's results go to teams of his era *and* of his strength; files
+            saved before 0.2.13 have no such places and pair as ``'axis'``). ``'random'``:
+            at random (the behaviour of 0.2.6; also what files saved before 0.2.7 do); the
+            rows still get their places on the axes as model inputs (``axis_positions``).
+            Read when sampling. Measured in ``docs/fidelity.md``. (default: ``'places'``)
         axis_positions: give the model each parent row's place on its co-parent axes as a
             structural input, as it is given its child counts (a generated row takes the
             place of the real row whose child counts it copied), so that e.g. an F1 race's
@@ -268,7 +272,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         match_marginals: bool | str = True,
         sibling_templates: bool = True,
         follower_columns: bool = True,
-        link_matching: str = 'axis',
+        link_matching: str = 'places',
         axis_positions: bool = True,
         child_places: bool = True,
     ) -> None:
@@ -401,6 +405,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                 schema, {t: tensors[node[t]].x_num.numpy()[:, :encoders[t].d_num] for t in schema.tables},
                 {t: encoders[t].observed(tensors[node[t]].x_cat).numpy() for t in schema.tables},
                 links, grouped=set_by_sampler)
+            structure.fit_places({t: dict(zip(places.fks[t], places.places[t].T)) for t in places.places},
+                                 links)
         graph = RelationalGraph.build(
             schema, n_rows, links, nullable, self.message_direction,
             positions=_side_by_side(structure.positions() if widths else {},
@@ -716,7 +722,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
     def _structure_axes(self) -> list[str]:
         fk = self._schema.foreign_key
         return [f'{fk(name).child}.{fk(name).column} along {fk(name).child}.'
-                f'{fk(axis.anchor).column} (correlation {axis.rho:.2f})'
+                f'{fk(axis.anchor).column} (correlation {axis.rho:.2f}'
+                + (f'; within it by child places, correlation {axis.place_target:.2f})'
+                   if axis.place_rho is not None else ')')
                 for name, axis in getattr(self._structure, 'axes', {}).items()]
 
     # --- persistence -------------------------------------------------------------------------

@@ -25,8 +25,8 @@ def check_params(**params) -> None:
             if value not in ('both', 'down'):
                 bad.append(f"'{name}'={value!r} ('both' or 'down')")
         elif name == 'link_matching':
-            if value not in ('axis', 'random'):
-                bad.append(f"'{name}'={value!r} ('axis' or 'random')")
+            if value not in ('places', 'axis', 'random'):
+                bad.append(f"'{name}'={value!r} ('places', 'axis' or 'random')")
         elif name == 'sampling_variance':
             if value not in ('auto', 'posterior', 'beta'):
                 bad.append(f"'{name}'={value!r} ('auto', 'posterior' or 'beta')")

@@ -98,3 +98,48 @@ def test_no_leaf_child_no_change():
         out.append(synth.sample(scale=1.0))
     for t in tables:
         pd.testing.assert_frame_equal(out[0][t], out[1][t])
+
+
+def _teams_database(seed: int = 0):
+    """Teams and drivers, each with an era and a hidden strength; a team's results go to
+    drivers of its era, the strong ones to strong teams, and a result's position shows both."""
+    rng = np.random.default_rng(seed)
+    n_team, n_driver = 30, 120
+    team_era, driver_era = rng.random(n_team), rng.random(n_driver)
+    strength, skill = rng.normal(size=n_team), rng.normal(size=n_driver)
+    team = np.repeat(np.arange(n_team), rng.integers(15, 40, n_team))
+    near = np.abs(team_era[team][:, None] - driver_era[None, :]) < 0.15
+    weight = near * np.exp(0.8 * strength[team][:, None] * skill[None, :]) + 1e-12
+    driver = (weight.cumsum(1) / weight.sum(1, keepdims=True) > rng.random((len(team), 1))).argmax(1)
+    n = len(team)
+    tables = {
+        'team': pd.DataFrame({'team_id': np.arange(n_team), 'country': rng.choice(['GB', 'IT'], n_team)}),
+        'driver': pd.DataFrame({'driver_id': np.arange(n_driver), 'age': rng.integers(20, 40, n_driver)}),
+        'result': pd.DataFrame({'result_id': np.arange(n), 'team_id': team, 'driver_id': driver,
+                                'position': 10 - 2 * strength[team] - 2 * skill[driver] + rng.normal(size=n)}),
+    }
+    return tables, Metadata.detect_from_dataframes(tables)
+
+
+def test_links_paired_by_child_places():
+    """The fit gives the (team, driver) axis both parents' places; sampled with
+    ``link_matching='places'`` (the default) every parent keeps its number of children as
+    with ``'axis'``, only who pairs with whom changes."""
+    tables, metadata = _teams_database()
+    synth = GRDMSynthesizer(metadata, seed=0, **{**TINY, 'steps': 10})
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        synth.fit(tables)
+    axes = synth.get_info()['co_parent_axes']
+    assert any('within it by child places, correlation' in a for a in axes), axes
+    out = {}
+    for matching in ('places', 'axis'):
+        synth.link_matching = matching
+        synth.reset_sampling()
+        out[matching] = synth.sample(scale=1.0)
+        assert_integrity(out[matching], metadata)
+    for fk in ('team_id', 'driver_id'):
+        a, b = (out[m]['result'][fk].value_counts().sort_index() for m in ('places', 'axis'))
+        assert a.equals(b)
+    keys = ['team_id', 'driver_id']
+    assert not out['places']['result'][keys].equals(out['axis']['result'][keys])

@@ -245,3 +245,80 @@ def test_pairs_with_the_anchor_repeat_no_more_than_in_the_data():
         repeats.append(_career_spread({fk[('result', 'race_id')]: syn[race],
                                        fk[('result', 'driver_id')]: syn[driver]}, fk, time)[1])
     assert repeats[0] < 0.01 < repeats[1]
+
+
+def _strengths(seed: int = 0):
+    """Teams and drivers with an era and a strength each: a team's results go to drivers of
+    its era, the stronger ones to strong teams (a within-era pairing the axis does not show)."""
+    rng = np.random.default_rng(seed)
+    n_team, n_driver = 40, 160
+    team_era, driver_era = rng.random(n_team), rng.random(n_driver)
+    team_str, driver_str = rng.standard_normal(n_team), rng.standard_normal(n_driver)
+    result_team = np.repeat(np.arange(n_team), rng.integers(20, 60, n_team))
+    near = np.abs(team_era[result_team][:, None] - driver_era[None, :]) < 0.1
+    weight = near * np.exp(0.7 * team_str[result_team][:, None] * driver_str[None, :]) + 1e-12
+    pick = (weight.cumsum(1) / weight.sum(1, keepdims=True) > rng.random((len(result_team), 1))).argmax(1)
+    rel = [{'parent_table_name': p, 'parent_primary_key': 'id', 'child_table_name': 'result',
+            'child_foreign_key': f'{p}_id'} for p in ('team', 'driver')]
+    schema = RelationalSchema.from_metadata_dict(
+        {'tables': {t: {'primary_key': 'id'} for t in ('team', 'driver', 'result')}, 'relationships': rel})
+    fk = {f.parent: f.name for f in schema.foreign_keys}
+    links = {fk['team']: result_team, fk['driver']: np.where(rng.random(len(pick)) < 0.02, -1, pick)}
+    n_rows = {'team': n_team, 'driver': n_driver, 'result': len(result_team)}
+    places = {'team': {fk['team']: team_str}, 'driver': {fk['driver']: driver_str}}
+    return schema, n_rows, links, fk, places
+
+
+def _place_correlation(links, source, fk, places) -> float:
+    t, d = links[fk['team']], links[fk['driver']]
+    ok = (t >= 0) & (d >= 0)
+    team = places['team'][fk['team']][source['team'][t[ok]] if source else t[ok]]
+    driver = places['driver'][fk['driver']][source['driver'][d[ok]] if source else d[ok]]
+    return float(np.corrcoef(normal_scores(team), normal_scores(driver))[0, 1])
+
+
+def test_places_pair_strong_drivers_with_strong_teams_within_the_era():
+    schema, n_rows, links, fk, places = _strengths()
+    model = StructureModel(schema).fit(n_rows, links)
+    assert model.primary['result'] == fk['team'] and list(model.axes) == [fk['driver']]
+    model.fit_places(places, links)
+    axis = model.axes[fk['driver']]
+    real = _place_correlation(links, None, fk, places)
+    assert real > 0.3 and axis.place_target == pytest.approx(real)
+    by = {}
+    for matching in ('places', 'axis'):
+        n, syn, source = model.sample(1.5, np.random.default_rng(5), link_matching=matching)
+        by[matching] = (syn, _place_correlation(syn, source, fk, places))
+    # The same parents get the same number of children either way: only the pairing differs.
+    for name in syn:
+        a, b = by['places'][0][name], by['axis'][0][name]
+        assert np.array_equal(np.bincount(a[a >= 0]), np.bincount(b[b >= 0]))
+    assert by['places'][1] > real - 0.15 and by['axis'][1] < real - 0.3
+    # Along the axis still: the era is kept as well as without the places.
+    assert _pair_correlation(by['places'][0], fk['team'], fk['driver']) > \
+        _pair_correlation(by['axis'][0], fk['team'], fk['driver']) - 0.1
+
+
+def test_places_that_do_not_go_together_change_nothing():
+    schema, n_rows, links, fk, places = _strengths()
+    model = StructureModel(schema).fit(n_rows, links)
+    rng = np.random.default_rng(1)
+    noise = {t: {k: rng.standard_normal(len(v)) for k, v in p.items()} for t, p in places.items()}
+    model.fit_places(noise, links)
+    assert model.axes[fk['driver']].place_rho is None
+    a = model.sample(1.0, np.random.default_rng(2))[1]
+    b = model.sample(1.0, np.random.default_rng(2), link_matching='axis')[1]
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_axes_saved_before_places_pair_along_the_axis_only():
+    """An axis pickled before 0.2.13 has none of the place fields: it pairs as ``'axis'``."""
+    schema, n_rows, links, fk, places = _strengths()
+    model = StructureModel(schema).fit(n_rows, links)
+    axis_only = model.sample(1.0, np.random.default_rng(2), link_matching='axis')[1]
+    model.fit_places(places, links)
+    assert model.axes[fk['driver']].place_rho is not None
+    for name in ('anchor_places', 'places', 'place_rho', 'place_target'):
+        delattr(model.axes[fk['driver']], name)  # the instance then reads the class defaults
+    old = model.sample(1.0, np.random.default_rng(2))[1]
+    assert all(np.array_equal(old[k], axis_only[k]) for k in old)
