@@ -157,12 +157,13 @@ def with_places(axis: CoParentAxis, a: np.ndarray, b: np.ndarray, anchor_places:
     axis = replace(axis, anchor_places=np.asarray(anchor_places, np.float64),
                    places=np.asarray(places, np.float64), place_target=target)
     first = normal_scores(axis.anchor_places[a])
-    rows0, stubs0 = axis.pair(a, np.arange(len(anchor_places)), b, np.arange(len(places)),
-                              np.random.default_rng(0), use_places=False)
+    # The real rows are their own sources.
+    own_a, own_b = np.arange(len(anchor_places)), np.arange(len(places))
+    rows0, stubs0 = axis.pair(a, own_a, b, own_b, np.random.default_rng(0), use_places=False)
 
     def achieved(rho: float) -> float:
-        rows, stub_order = axis._within_blocks(sign * rho, rows0, stubs0, a, np.arange(len(anchor_places)),
-                                               b, np.arange(len(places)), np.random.default_rng(0))
+        rows, stub_order = axis._within_blocks(sign * rho, rows0, stubs0, a, own_a, b, own_b,
+                                               np.random.default_rng(0))
         paired = np.empty(len(a), np.int64)
         paired[rows] = b[stub_order]
         return sign * float(np.corrcoef(first, normal_scores(axis.places[paired]))[0, 1])

@@ -405,8 +405,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                 schema, {t: tensors[node[t]].x_num.numpy()[:, :encoders[t].d_num] for t in schema.tables},
                 {t: encoders[t].observed(tensors[node[t]].x_cat).numpy() for t in schema.tables},
                 links, grouped=set_by_sampler)
-            structure.fit_places({t: dict(zip(places.fks[t], places.places[t].T)) for t in places.places},
-                                 links)
+            structure.fit_places(places.by_key(), links)
         graph = RelationalGraph.build(
             schema, n_rows, links, nullable, self.message_direction,
             positions=_side_by_side(structure.positions() if widths else {},

@@ -55,6 +55,10 @@ class ChildPlaces:
         """Table -> number of places its rows have."""
         return {t: p.shape[1] for t, p in self.places.items()}
 
+    def by_key(self) -> dict[str, dict[str, np.ndarray]]:
+        """Table -> foreign key name -> each real row's place along that key."""
+        return {t: dict(zip(self.fks[t], p.T)) for t, p in self.places.items()}
+
     def of(self, n_rows: dict[str, int], source: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
         """The places of a graph's rows: the source rows' (``source`` from
         ``StructureModel.sample``), or the middle (0) where there is no source."""
