@@ -16,7 +16,12 @@ Each variant runs in its own process; ``--baseline REF`` adds the package as it 
 git commit (imported first through PYTHONPATH, ``benchmarks/_versions.py``), fitted on the
 same data in the same run.
 
+``--draws N`` samples each fit N times and scores the mean over the draws (a sample's
+planted strengths move from draw to draw by about as much as the levers here do); the first
+draw's scores are kept as ``first_draw``.
+
     OMP_NUM_THREADS=2 python -m benchmarks.planted --variants default joint hops0 --seeds 0 1
+    python -m benchmarks.planted --variants default --seeds 0 1 --draws 3
     python -m benchmarks.planted --baseline HEAD~1 --variants default  # against a previous commit
 """
 
@@ -83,8 +88,9 @@ REVERSE_CHAIN = [
 ]
 
 
-def _worker(data_path: str, out_path: str, params: dict) -> None:
-    """Fit and sample in this process (the package from PYTHONPATH); pickle the result."""
+def _worker(data_path: str, out_path: str, params: dict, draws: int = 1) -> None:
+    """Fit and sample (``draws`` times per sampling) in this process (the package from
+    PYTHONPATH); pickle the result."""
     from sdv.metadata import Metadata
 
     with open(data_path, 'rb') as fh:
@@ -95,8 +101,12 @@ def _worker(data_path: str, out_path: str, params: dict) -> None:
     fits = SharedFit(rewind=False)
     out = {}
     for suffix, attrs in samplings.items():
-        _, synthetic, fit_s, sample_s = fits.sample(metadata, tables, {**params, **attrs})
-        out[suffix] = {'synthetic': synthetic, 'fit_s': fit_s, 'sample_s': sample_s}
+        for draw in range(draws):
+            # Later draws continue the random stream of the first (SharedFit(rewind=False)).
+            _, synthetic, fit_s, sample_s = fits.sample(metadata, tables, {**params, **attrs})
+            got = out.setdefault(suffix, {'synthetic': [], 'fit_s': fit_s, 'sample_s': []})
+            got['synthetic'].append(synthetic)
+            got['sample_s'].append(sample_s)
     with open(out_path, 'wb') as fh:
         pickle.dump(out, fh)
 
@@ -148,9 +158,20 @@ def score(real, synthetic, metadata) -> dict:
             'distance': {m['column']: m['distance'] for m in marg}}
 
 
-def _run(variant: str, params: dict, data_path: str, code_dir: str | None) -> dict:
+def score_draws(real, draws: list, metadata) -> dict:
+    """:func:`score` of each sampled database, averaged over the draws; the first draw's
+    scores also under ``first_draw`` when there are several."""
+    scores = [score(real, synthetic, metadata) for synthetic in draws]
+    out = {part: {k: float(np.mean([sc[part][k] for sc in scores])) for k in scores[0][part]}
+           for part in scores[0]}
+    if len(scores) > 1:
+        out['first_draw'] = scores[0]
+    return out
+
+
+def _run(variant: str, params: dict, data_path: str, code_dir: str | None, draws: int = 1) -> dict:
     out = tempfile.mktemp(suffix='.pkl')
-    proc = run_worker('planted', ['--worker', data_path, out, json.dumps(params)], code_dir)
+    proc = run_worker('planted', ['--worker', data_path, out, json.dumps(params), str(draws)], code_dir)
     if proc.returncode:
         print(f'[{variant}] failed:\n{proc.stderr[-3000:]}', flush=True)
         return {}
@@ -206,6 +227,8 @@ def main(argv=None) -> None:
     ap.add_argument('--seeds', nargs='+', type=int, default=[0])
     ap.add_argument('--steps', type=int, default=None, help='training steps (default: the library default)')
     ap.add_argument('--regions', type=int, default=60)
+    ap.add_argument('--draws', type=int, default=1,
+                    help='samples per fit; the scores are their means (default 1)')
     ap.add_argument('--baseline', default=None, help='git ref of a previous version to fit too')
     ap.add_argument('--out', default=str(RESULTS))
     ap.add_argument('--summarize', nargs='+', metavar='JSON',
@@ -237,11 +260,12 @@ def main(argv=None) -> None:
     for name, params, code in runs:
         for seed in args.seeds:
             steps = {} if args.steps is None else {'steps': args.steps}
-            for suffix, res in _run(name, {**steps, **params, 'seed': seed}, data_path, code).items():
-                sc = score(tables, res['synthetic'], metadata)
-                sc.update(fit_s=res['fit_s'], sample_s=res['sample_s'], seed=seed)
+            got = _run(name, {**steps, **params, 'seed': seed}, data_path, code, args.draws)
+            for suffix, res in got.items():
+                sc = score_draws(tables, res['synthetic'], metadata)
+                sc.update(fit_s=res['fit_s'], sample_s=float(np.mean(res['sample_s'])), seed=seed)
                 results.setdefault(name + suffix, []).append(sc)
-                print(f'[{name + suffix} seed {seed}] fit {res["fit_s"]:.1f}s sample {res["sample_s"]:.1f}s',
+                print(f'[{name + suffix} seed {seed}] fit {sc["fit_s"]:.1f}s sample {sc["sample_s"]:.1f}s',
                       flush=True)
     os.unlink(data_path)
 
@@ -250,13 +274,18 @@ def main(argv=None) -> None:
         return {k: float(np.mean([r[part][k] for r in recs])) for k in recs[0][part]}
 
     print(f'\nplanted database ({", ".join(f"{t} {len(v)}" for t, v in tables.items())} rows), '
-          f'steps {args.steps or "default"}, seeds {args.seeds}; means over seeds\n')
+          f'steps {args.steps or "default"}, seeds {args.seeds}, {args.draws} draw(s) per fit; '
+          'means over seeds (and draws)\n')
     for part, title in (('planted', 'planted strength'), ('chain', 'parent vs children mean (corr)'),
                         ('siblings', 'sibling spread (in real std units)'),
                         ('std_ratio', 'std ratio syn/real'), ('distance', 'marginal distance')):
         ref = None if part in ('std_ratio', 'distance') else real[part]
         print(_table({n: mean(n, part) for n in results}, ref, title) + '\n', flush=True)
     print(summary_table(real, results))
+    if args.draws > 1:
+        first = {n: [r['first_draw'] | {k: r[k] for k in ('fit_s', 'sample_s')} for r in recs]
+                 for n, recs in results.items()}
+        print('\nfirst draw only:\n' + summary_table(real, first))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({'args': vars(args), 'real': real, 'results': results},
                                          indent=1, default=float))
@@ -264,6 +293,6 @@ def main(argv=None) -> None:
 
 if __name__ == '__main__':
     if len(sys.argv) > 1 and sys.argv[1] == '--worker':
-        _worker(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]))
+        _worker(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 1)
     else:
         main()
