@@ -90,6 +90,8 @@ def test_child_summaries_are_generated_and_dropped():
                             verbose=False, child_summaries=True)
     synth.fit(tables)
     assert synth._summary_width('region') == 2 and synth._summary_width('purchase') == 0
+    info = synth.get_info()['child_summaries']
+    assert 'region: mean customer.income, customer.visits per region_id' in info and len(info) == 3
     from grdm_sdv.data.graph import RelationalGraph
 
     node = RelationalGraph.node_types(synth._schema)
