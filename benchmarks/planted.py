@@ -234,6 +234,8 @@ def main(argv=None) -> None:
     ap.add_argument('--summarize', nargs='+', metavar='JSON',
                     help='only print the summary table of earlier runs (their JSON files)')
     args = ap.parse_args(argv)
+    if args.draws < 1:
+        ap.error(f'--draws must be at least 1, got {args.draws}')
     if args.summarize:
         merged, real = {}, None
         for path in args.summarize:
