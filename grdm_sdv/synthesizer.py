@@ -716,16 +716,12 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
 
     def _child_summaries_info(self) -> list[str]:
         """``'race: mean result.grid, result.laps per race_id'``, one line per foreign key."""
-        layout, fk = getattr(self, '_summaries', None), self._schema.foreign_key
+        layout, fk = self._summaries, self._schema.foreign_key
         if layout is None:
             return []
-        out = []
-        for table, parts in layout.parts.items():
-            for name, child, _ in parts:
-                names = [c.name for c in self._encoders[child].num_columns if c.transformer is not None]
-                out.append(f"{table}: mean {', '.join(f'{child}.{c}' for c in names)} "
-                           f'per {fk(name).column}')
-        return out
+        return [f"{table}: mean {', '.join(f'{child}.{c}' for c in self._encoders[child].x_num_names)} "
+                f'per {fk(name).column}'
+                for table, parts in layout.parts.items() for name, child, _ in parts]
 
     def _child_places_info(self) -> list[str]:
         places, fk = self._child_places, self._schema.foreign_key

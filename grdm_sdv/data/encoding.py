@@ -80,9 +80,14 @@ class TableEncoder:
         """Width of ``x_num``."""
         return sum(c.transformer is not None for c in self.num_columns)
 
+    @property
+    def x_num_names(self) -> list[str]:
+        """The numerical columns ``x_num`` holds, in its column order."""
+        return [c.name for c in self.num_columns if c.transformer is not None]
+
     def num_index(self, name: str) -> int:
         """Column of ``x_num`` that holds numerical column ``name`` (-1: none, e.g. no value)."""
-        names = [c.name for c in self.num_columns if c.transformer is not None]
+        names = self.x_num_names
         return names.index(name) if name in names else -1
 
     def observed(self, x_cat: torch.Tensor) -> torch.Tensor:
