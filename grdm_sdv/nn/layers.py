@@ -39,7 +39,9 @@ class TimeRows:
 
     def gather(self, values: torch.Tensor, a: int, b: int) -> torch.Tensor:
         """``values`` (one row per distinct time) for rows ``a:b``, broadcastable."""
-        return values[:1] if self.index is None else values[self.index[a:b]]
+        # index_select, not values[index]: its backward is an index_add_, not a sorting
+        # index_put_ (measured 5% of a CPU training step).
+        return values[:1] if self.index is None else values.index_select(0, self.index[a:b])
 
 
 class FeedForward(nn.Module):

@@ -95,7 +95,11 @@ class Trainer:
         ema = copy.deepcopy(model).eval()
         for p in ema.parameters():
             p.requires_grad_(False)
-        opt = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        # The fused kernel: one pass over every parameter instead of ~10 small ops per
+        # tensor (the model has ~430); with the index_select in TimeRows.gather, an F1 training
+        # step on 2 CPU cores is about 10% faster.
+        opt = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay,
+                                fused=dev.type in ('cpu', 'cuda'))
         sched = torch.optim.lr_scheduler.LambdaLR(opt, self._lr_at)
         net = model
         if world > 1:
