@@ -32,6 +32,8 @@ GRDM_VARIANTS = {
                   'match_marginals': False},
     # The larger configuration documented for users with more time or a GPU.
     'grdm_large': {'steps': 3000},
+    # The training steps of the defaults until 0.2.13 (0.2.14 doubled them).
+    'grdm_steps1000': {'steps': 1000},
     # Other guidance scales of the default fit (one fit serves every scale).
     'grdm_cfg1': {'guidance_scale': 1.0},
     'grdm_cfg13': {'guidance_scale': 1.3},
@@ -98,6 +100,7 @@ METHOD_LABELS = {
     'grdm_summaries': 'GRDM, child_summaries=True',
     'grdm_v020': 'GRDM 0.2.0 defaults (no guidance)',
     'grdm_large': 'GRDM, steps=3000 (larger configuration)',
+    'grdm_steps1000': 'GRDM, steps=1000 (0.2.13 defaults)',
     'grdm_cfg1': 'GRDM, guidance_scale=1 (same fit)',
     'grdm_cfg13': 'GRDM, guidance_scale=1.3 (same fit)',
     'grdm_cfg15': 'GRDM, guidance_scale=1.5 (same fit)',

@@ -65,6 +65,8 @@ VARIANTS: dict[str, dict] = {
     'noplaces': {'child_places': False},
     # Candidates for the documented larger configuration.
     'long': {'steps': 3000},
+    # The default until 0.2.13 (0.2.14 doubled the training steps).
+    'steps1000': {'steps': 1000},
     'wide': {'hidden_dim': 256},
     # Classifier-free guidance on the neighbourhood: one fit, sampled at several scales.
     'cfg': {'context_dropout': 0.1,
