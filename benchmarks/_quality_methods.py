@@ -42,6 +42,9 @@ GRDM_VARIANTS = {
     # (the top level's chain runs in the first 1 / (1 + lead * depth) of the steps).
     'grdm_lead025': {'parent_lead': 0.25},
     'grdm_lead075': {'parent_lead': 0.75},
+    # A longer parent lead instead of guidance: on the bench, children then hear finished
+    # parents (docs/fidelity.md, "Where the small parents' shortfall comes from").
+    'grdm_cfg1_lead075': {'guidance_scale': 1.0, 'parent_lead': 0.75},
     'grdm_steps100': {'sampling_steps': 100},
     # The default fit sampled with the DDPM posterior's variance (what the default 'auto'
     # takes for a free sample since 0.2.10), and with beta_t (the 0.2.9 defaults).
@@ -106,6 +109,7 @@ METHOD_LABELS = {
     'grdm_cfg15': 'GRDM, guidance_scale=1.5 (same fit)',
     'grdm_lead025': 'GRDM, parent_lead=0.25 (same fit)',
     'grdm_lead075': 'GRDM, parent_lead=0.75 (same fit)',
+    'grdm_cfg1_lead075': 'GRDM, guidance_scale=1, parent_lead=0.75 (same fit)',
     'grdm_steps100': 'GRDM, sampling_steps=100 (same fit)',
     'grdm_posterior': "GRDM, sampling_variance='posterior' (same fit)",
     'grdm_beta': "GRDM, sampling_variance='beta' (0.2.9; same fit)",

@@ -71,6 +71,10 @@ VARIANTS: dict[str, dict] = {
     # Classifier-free guidance on the neighbourhood: one fit, sampled at several scales.
     'cfg': {'context_dropout': 0.1,
             SAMPLINGS: {'': {}, **{f' w{w}': {'guidance_scale': w} for w in (1.15, 1.25, 1.35, 1.5, 2.0)}}},
+    # The defaults' one fit sampled with a longer parent lead instead of guidance (children
+    # then hear finished parents; docs/fidelity.md, "Where the small parents' shortfall").
+    'leadcfg': {SAMPLINGS: {'': {}, ' cfg1 lead0.75': {'guidance_scale': 1.0, 'parent_lead': 0.75},
+                            ' lead0.75': {'parent_lead': 0.75}}},
     # The defaults' one fit sampled with matched marginals (0.2.5), without (0.2.3), and with
     # numbers only matched (0.2.4).
     'match': {SAMPLINGS: {'': {}, ' unmatched': {'match_marginals': False},
