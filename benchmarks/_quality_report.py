@@ -48,17 +48,29 @@ def _metric_names(records) -> list[str]:
     return names
 
 
+def method_label(method: str) -> str:
+    """A method's label; a results file of an earlier version may name a variant that has
+    since been removed, which keeps its own name (``--merge`` of old files)."""
+    return METHOD_LABELS.get(method, method)
+
+
+def _methods_in(records: list[dict]) -> list[str]:
+    """The methods of ``records``: the known ones in their order, then the others as found."""
+    found = list(dict.fromkeys(r['method'] for r in records))
+    return [m for m in METHODS if m in found] + [m for m in found if m not in METHODS]
+
+
 def dataset_table(records: list[dict]) -> str:
     """Markdown table: one row per metric (and timing), one column per method."""
-    by_method = {m: [r for r in records if r['method'] == m] for m in METHODS}
-    methods = [m for m in METHODS if by_method[m]]
+    methods = _methods_in(records)
+    by_method = {m: [r for r in records if r['method'] == m] for m in methods}
     header = ['metric']
     for m in methods:
         ok = [r for r in by_method[m] if r['status'] == 'ok']
         if ok:
-            header.append(f'{METHOD_LABELS[m]} (n={len(ok)})')
+            header.append(f'{method_label(m)} (n={len(ok)})')
         else:
-            header.append(f'{METHOD_LABELS[m]}')
+            header.append(f'{method_label(m)}')
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     metrics = _metric_names([r for r in records if r['status'] == 'ok'])
     rows = [(metric, lambda r, metric=metric: r['summary'].get(metric), 3) for metric in metrics]
@@ -189,6 +201,16 @@ def _header(report: dict) -> list[str]:
     ]
 
 
+def _defaults_line(settings: dict) -> str:
+    """The library defaults the run used, as its results file recorded them."""
+    defaults = settings.get('grdm_defaults')
+    if defaults is None:  # files written before the defaults were recorded
+        return 'library defaults of the version that ran it (not recorded in its results file)'
+    return 'library defaults: ' + ', '.join(
+        f'{k}={v!r}' for k, v in defaults.items()
+        if k not in ('locales', 'verbose', 'seed', 'device') and settings.get(k) is None)
+
+
 def _protocol(settings: dict) -> list[str]:
     return [
         '## Protocol',
@@ -206,17 +228,14 @@ def _protocol(settings: dict) -> list[str]:
         '* **GRDM**: `GRDMSynthesizer(metadata, seed=seed'
         + ''.join(f', {k}={settings[k]}' for k in ('steps', 'sampling_steps') if settings[k] is not None)
         + ')`, fitted on the training half, `sample(scale=1.0)`; other parameters at the '
-        'library defaults: ' + ', '.join(f'{k}={v!r}' for k, v in settings['grdm_defaults'].items()
-                                         if k not in ('locales', 'verbose', 'seed', 'device')
-                                         and settings.get(k) is None)
-        + '.',
+        + _defaults_line(settings) + '.',
         '* **HMA**: `sdv.multi_table.HMASynthesizer(metadata)` with its defaults, '
         '`sample_scale(1.0)`, where it accepts the schema (it refuses more than 5 tables or a '
         f"depth above 2: F1 and the demo database); run on the first {settings['hma_seeds']} "
         "seed(s) only, as HMA's sampling is slow (about 8 min for 500 movies on 2 cores).",
         '* **per-table (n_hops=0)**: the same GRDM with `n_hops=0`: same structure model and '
         'per-table diffusion, no message passing (graph-blind).',
-        *[f"* **{METHOD_LABELS[m]}**: the same GRDM with "
+        *[f"* **{method_label(m)}**: the same GRDM with "
           + ', '.join(f'`{k}={v!r}`' for k, v in GRDM_VARIANTS[m].items()) + '.'
           for m in settings['methods'] if m in GRDM_VARIANTS and m not in ('grdm', 'independent')],
         '* **links shuffled**: the holdout half with every foreign-key column randomly permuted '
@@ -274,7 +293,7 @@ _READING = [
 def _dataset_section(name: str, data: dict, records: list[dict]) -> list[str]:
     """A dataset's tables: every metric per method, details, and the gap GRDM closes."""
     lines = [f'## {name}', '', dataset_table(records), '']
-    notes = sorted({f"{METHOD_LABELS[r['method']]}: {r['status']}: {r.get('message', '')}"
+    notes = sorted({f"{method_label(r['method'])}: {r['status']}: {r.get('message', '')}"
                     for r in records if r['status'] != 'ok'})
     if notes:
         lines += ['Not run:', ''] + [f'* {note}' for note in notes] + ['']
@@ -299,7 +318,7 @@ def _detail_means(records: list[dict], detail: str, keys: list[str], value: str)
         rows = (r.get('details') or {}).get(detail)
         if r['status'] == 'ok' and rows:
             frame = pd.DataFrame(rows)[keys + [value]]
-            frame['method'] = METHOD_LABELS[r['method']]
+            frame['method'] = method_label(r['method'])
             frames.append(frame)
     if not frames:
         return pd.DataFrame()
