@@ -12,12 +12,15 @@ saves:
 * two accounting identities of real F1: a race's standings rows count the wins so far in
   its season, so ``sum(wins)`` over a race's driver (constructor) standings equals its
   ``round``; the share of races where that holds, real against generated;
+* which child tables carry ``race``'s separation: its accuracy on one child table's
+  aggregates, alone and with the race's own columns, and on every feature but one child
+  table's;
 * an upper bound on what one accounting rule is worth: ``race``'s accuracy once every
   generated ``result.points`` is replaced by the points the training half most often gives
   that finishing position in that year (the points system), so the points a race hands
   out are exactly right for its positions.
 
-    python -m benchmarks.race_detection      # about 8 minutes on 2 CPU cores
+    python -m benchmarks.race_detection      # about 12 minutes on 2 CPU cores
     python -m benchmarks.race_detection --model fit.pkl   # that fit (saved) instead
 
 Writes ``benchmarks/results/race_detection.json``.
@@ -107,6 +110,31 @@ def table_report(real: dict, synthetic: dict, metadata, table: str) -> dict:
     }
 
 
+def child_tables_report(real: dict, synthetic: dict, metadata, table: str) -> dict:
+    """Which child tables tell ``table`` apart: the detection accuracy on ``table``'s own
+    columns alone, on one child table's aggregates (its count and its columns' means /
+    modes) alone and with the own columns, and on every feature but one child table's.
+
+    Returns ``{'all', 'own', 'alone': {child: acc}, 'own_and': {child: acc},
+    'without': {child: acc}}``.
+    """
+    real_x, syn_x, names = _features(real, synthetic, metadata, table)
+    groups: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        # Child aggregates are named 'child.fk.column.stat' (or 'child.fk.count').
+        groups.setdefault(name.split('.')[0] if '.' in name else '', []).append(index)
+    own = groups.pop('', [])
+    every = list(range(len(names)))
+    return {
+        'all': _accuracy(real_x, syn_x, every),
+        'own': _accuracy(real_x, syn_x, own) if own else float('nan'),
+        'alone': {child: _accuracy(real_x, syn_x, cols) for child, cols in groups.items()},
+        'own_and': {child: _accuracy(real_x, syn_x, own + cols) for child, cols in groups.items()},
+        'without': {child: _accuracy(real_x, syn_x, [i for i in every if i not in cols])
+                    for child, cols in groups.items()},
+    }
+
+
 def main(argv=None) -> None:
     from grdm_sdv import GRDMSynthesizer
 
@@ -130,6 +158,7 @@ def main(argv=None) -> None:
         report[label] = {table: table_report(train, synthetic, metadata, table)
                          for table in ('race', 'result')}
         if ranks:
+            report[label]['race_by_child_table'] = child_tables_report(train, synthetic, metadata, 'race')
             report[label]['race_accuracy_points_by_rule'] = table_accuracy(
                 train, points_by_rule(train, synthetic), metadata, 'race')
         report[label]['wins_sum_equals_round'] = {

@@ -533,3 +533,24 @@ def test_one_dependence_measure_serves_k_hop_and_the_cross_table_check():
         tables, metadata, ('region', 'wealth'), ('customer', 'income')))
     with pytest.raises(ValueError, match='not an ancestor'):
         cross_table_dependence(tables, metadata, ('order', 'total'), ('region', 'wealth'))
+
+
+def test_child_tables_report_finds_the_broken_child():
+    # Setup: the synthetic orders lose their dependence on the customer's x
+    from benchmarks.race_detection import child_tables_report
+
+    real = make_database(0)
+    synthetic = make_database(1)
+    order = synthetic['order'].copy()
+    order['y'] = np.random.default_rng(2).permutation(order['y'].to_numpy())
+    synthetic['order'] = order
+    from sdv.metadata import Metadata
+
+    # Run
+    report = child_tables_report(real, synthetic, Metadata.load_from_dict(METADATA), 'customer')
+
+    # Assert
+    assert set(report['own_and']) == set(report['alone']) == {'order'}
+    assert report['own'] < 0.6
+    assert report['own_and']['order'] > report['own'] + 0.1
+    assert report['without']['order'] < 0.6
