@@ -40,6 +40,13 @@ def _print_scores(real, synthetic, metadata, seed: int = 0) -> dict:
             'cardinality_ks': float(card['score'].mean())}
 
 
+def _steps(args: argparse.Namespace) -> dict:
+    """``{'steps': N}`` when ``--steps`` was given; else nothing, so the library default applies
+    (one default for the command line and the Python API; the demo trained 1,500 steps before
+    0.2.15 while the library trained 2,000)."""
+    return {} if args.steps is None else {'steps': args.steps}
+
+
 def _is_url(target: str) -> bool:
     return '://' in target
 
@@ -53,7 +60,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     tables, metadata = make_demo_database(args.customers, seed=args.seed)
     print('Demo database: ' + ', '.join(f'{t} ({len(df)} rows)' for t, df in tables.items()))
-    synth = GRDMSynthesizer(metadata, steps=args.steps, n_hops=args.n_hops, device=args.device,
+    synth = GRDMSynthesizer(metadata, **_steps(args), n_hops=args.n_hops, device=args.device,
                             seed=args.seed, verbose=not args.quiet)
     synthetic, fit_s, sample_s = fit_and_sample(synth, tables, args.scale)
     print(f'\nFit {fit_s:.1f}s, sample at scale {args.scale} {sample_s:.1f}s: '
@@ -98,7 +105,7 @@ def _fit(args: argparse.Namespace) -> int:
         print('Read ' + ', '.join(f'{t} ({len(df)} rows)' for t, df in tables.items()))
     else:
         tables, metadata = load_csv_folder(args.data)
-    synth = GRDMSynthesizer(metadata, steps=args.steps, n_hops=args.n_hops, device=args.device,
+    synth = GRDMSynthesizer(metadata, **_steps(args), n_hops=args.n_hops, device=args.device,
                             seed=args.seed, verbose=not args.quiet)
     synth.fit(tables)
     synth.database_schema = schema
@@ -198,15 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='grdm-sdv', description='Synthetic relational databases with GRDM.')
     sub = p.add_subparsers(dest='command', required=True)
 
-    def model_args(sp, steps: int) -> None:
-        sp.add_argument('--steps', type=int, default=steps, help=f'training steps (default {steps})')
+    def model_args(sp) -> None:
+        sp.add_argument('--steps', type=int, default=None,
+                        help="training steps (default: GRDMSynthesizer's, the library default)")
         sp.add_argument('--n-hops', type=int, default=2, help='GNN layers = hops (default 2)')
         sp.add_argument('--device', default='auto', help="'auto', 'cpu' or 'cuda' (default auto)")
         sp.add_argument('--seed', type=int, default=0)
         sp.add_argument('--quiet', action='store_true', help='no progress bars')
 
     d = sub.add_parser('demo', help='fit and sample the built-in demo database, print scores')
-    model_args(d, 1500)
+    model_args(d)
     d.add_argument('--output', default='demo_output', help='folder for the synthetic CSVs')
     d.add_argument('--scale', type=float, default=2.0)
     d.add_argument('--customers', type=int, default=600, help='size of the demo database')
@@ -218,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument('--tables', default=None,
                    help='with a URL: comma-separated tables to read (default: all)')
     f.add_argument('--model', required=True, help='where to save the fitted synthesizer')
-    model_args(f, 2000)
+    model_args(f)
     f.set_defaults(func=_fit)
 
     s = sub.add_parser('sample', help='sample from a saved synthesizer into a folder or a database')
