@@ -270,7 +270,29 @@ def main(argv: list[str] | None = None) -> int:
         # the command's own output is what matters here.
         warnings.simplefilter('ignore', FutureWarning)
         warnings.simplefilter('ignore', UserWarning)
-        return args.func(args)
+        try:
+            return args.func(args)
+        except _user_errors() as error:
+            if os.environ.get('GRDM_SDV_TRACEBACK'):
+                raise
+            print(f'grdm-sdv {args.command}: error: {type(error).__name__}: {error}\n'
+                  '(set GRDM_SDV_TRACEBACK=1 for the traceback)', file=sys.stderr)
+            return 1
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors that say the input is wrong (a missing file or folder, a parameter out of
+    range, data or metadata SDV refuses, a database URL that does not open, a file that is
+    not a saved model): the command prints them in one line instead of a traceback."""
+    import pickle
+
+    from sdv import errors as sdv_errors
+    from sdv.metadata.errors import InvalidMetadataError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return (OSError, ValueError, pickle.UnpicklingError, SQLAlchemyError, InvalidMetadataError,
+            sdv_errors.SynthesizerInputError, sdv_errors.InvalidDataError,
+            sdv_errors.InvalidDataTypeError, sdv_errors.NotFittedError, sdv_errors.SamplingError)
 
 
 if __name__ == '__main__':

@@ -239,8 +239,11 @@ def test_saved_model_keeps_the_schema_and_the_cli_writes_a_database(shop, tmp_pa
     out = capsys.readouterr().out
     assert 'foreign_key_check: no violation' in out
     assert described(target) == described(f'sqlite:///{shop}')
-    with pytest.raises(SynthesizerInputError, match='not empty'):
-        main(['sample', str(model), '--output', target, '--quiet'])
+    # A non-empty target is refused in one line (no traceback), and nothing is written.
+    assert main(['sample', str(model), '--output', target, '--quiet']) == 1
+    err = capsys.readouterr().err
+    assert 'grdm-sdv sample: error: SynthesizerInputError' in err and 'not empty' in err
+    assert described(target) == described(f'sqlite:///{shop}')
     assert main(['sample', str(model), '--output', target, '--overwrite', '--quiet']) == 0
 
 
