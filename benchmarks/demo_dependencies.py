@@ -7,6 +7,10 @@ parent column (synthetic std / real std).
 
     python -m benchmarks.demo_dependencies            # the library's defaults
     python -m benchmarks.demo_dependencies --steps 1500 --hops 0 2
+    python -m benchmarks.demo_dependencies --hops 2 --sampling guidance_scale=1,parent_lead=0.75
+
+``--sampling`` samples each fit again with other sampling parameters (from the state right
+after the fit, like the defaults' sample), as another column.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from grdm_sdv.evaluation import cross_table_dependence
 from grdm_sdv.evaluation import column_spread
 from grdm_sdv.timing import fit_and_sample
 
+from ._fits import SAMPLING_PARAMS
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
@@ -27,7 +33,11 @@ def main() -> None:
     ap.add_argument('--hops', type=int, nargs='+', default=[0, 1, 2])
     ap.add_argument('--customers', type=int, default=600)
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--sampling', action='append', default=[], metavar='K=V[,K=V...]',
+                    help='also sample each fit with these sampling parameters '
+                         f"(any of {', '.join(SAMPLING_PARAMS)})")
     args = ap.parse_args()
+    settings = [_parse_setting(ap, text) for text in args.sampling]
     warnings.filterwarnings('ignore')
     tables, metadata = make_demo_database(args.customers, seed=args.seed)
     rows = {'real': [cross_table_dependence(tables, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES]}
@@ -39,6 +49,17 @@ def main() -> None:
         rows[f'n_hops={k}'] = [cross_table_dependence(syn, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES]
         spreads[f'n_hops={k}'] = column_spread(tables, syn, metadata)
         print(f'n_hops={k}: fit {fit_s:.1f}s sample {sample_s:.1f}s', flush=True)
+        defaults = {name: getattr(synth, name) for name in SAMPLING_PARAMS}
+        for text, values in zip(args.sampling, settings):
+            synth.reset_sampling()
+            for name, value in values.items():
+                setattr(synth, name, value)
+            syn = synth.sample_scale(1.0)
+            for name, value in defaults.items():
+                setattr(synth, name, value)
+            rows[f'n_hops={k}, {text}'] = [cross_table_dependence(syn, metadata, a, d)
+                                           for _, a, d in DEMO_DEPENDENCIES]
+            spreads[f'n_hops={k}, {text}'] = column_spread(tables, syn, metadata)
     print('| hops | ancestor | descendant | ' + ' | '.join(rows) + ' |')
     print('|---' * (3 + len(rows)) + '|')
     for i, (h, a, d) in enumerate(DEMO_DEPENDENCIES):
@@ -49,6 +70,20 @@ def main() -> None:
     first = next(iter(spreads.values()))
     for i, r in enumerate(first.itertuples()):
         print(f'| {r.table}.{r.column} | ' + ' | '.join(f"{s['ratio'].iloc[i]:.3f}" for s in spreads.values()) + ' |')
+
+
+def _parse_setting(ap: argparse.ArgumentParser, text: str) -> dict:
+    """``'guidance_scale=1,parent_lead=0.75'`` -> ``{'guidance_scale': 1.0, 'parent_lead': 0.75}``."""
+    out = {}
+    for part in text.split(','):
+        name, sep, value = part.partition('=')
+        if not sep or name not in SAMPLING_PARAMS:
+            ap.error(f'--sampling {text!r}: expected K=V pairs with K one of {", ".join(SAMPLING_PARAMS)}')
+        try:
+            out[name] = int(value) if value.isdigit() else float(value)
+        except ValueError:
+            out[name] = {'True': True, 'False': False}.get(value, value)
+    return out
 
 
 if __name__ == '__main__':

@@ -182,3 +182,18 @@ def test_more_draws_average_every_number_and_keep_the_first_draw(monkeypatch):
     assert record['summary']['note'] == 'a'  # not a number: the first draw's
     assert quality.redrawable('grdm') and quality.redrawable('grdm_beta')
     assert not quality.redrawable('grdm_sharded') and not quality.redrawable('hma')
+
+
+def test_demo_dependencies_sampling_settings_parse():
+    import argparse
+
+    from benchmarks.demo_dependencies import _parse_setting
+
+    ap = argparse.ArgumentParser()
+    assert _parse_setting(ap, 'guidance_scale=1,parent_lead=0.75') == {'guidance_scale': 1,
+                                                                      'parent_lead': 0.75}
+    assert _parse_setting(ap, "link_matching=random,match_marginals=False") == {
+        'link_matching': 'random', 'match_marginals': False}
+    for bad in ('steps=10', 'guidance_scale', 'nonsense=1'):  # steps is a training parameter
+        with pytest.raises(SystemExit):
+            _parse_setting(ap, bad)
