@@ -18,13 +18,11 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from grdm_sdv import GRDMSynthesizer
 from grdm_sdv.datasets import DEMO_DEPENDENCIES, make_demo_database
 from grdm_sdv.evaluation import cross_table_dependence
 from grdm_sdv.evaluation import column_spread
-from grdm_sdv.timing import fit_and_sample
 
-from ._fits import SAMPLING_PARAMS
+from ._fits import SAMPLING_PARAMS, SharedFit
 
 
 def main() -> None:
@@ -42,24 +40,20 @@ def main() -> None:
     tables, metadata = make_demo_database(args.customers, seed=args.seed)
     rows = {'real': [cross_table_dependence(tables, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES]}
     spreads = {}
+
+    def record(label: str, synthetic: dict) -> None:
+        rows[label] = [cross_table_dependence(synthetic, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES]
+        spreads[label] = column_spread(tables, synthetic, metadata)
+
     steps = {} if args.steps is None else {'steps': args.steps}
+    fits = SharedFit()  # a --sampling setting samples the fit just made, from the same state
     for k in args.hops:
-        synth = GRDMSynthesizer(metadata, n_hops=k, seed=args.seed, verbose=False, **steps)
-        syn, fit_s, sample_s = fit_and_sample(synth, tables, 1.0)
-        rows[f'n_hops={k}'] = [cross_table_dependence(syn, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES]
-        spreads[f'n_hops={k}'] = column_spread(tables, syn, metadata)
+        params = {'n_hops': k, 'seed': args.seed, 'verbose': False, **steps}
+        _, syn, fit_s, sample_s = fits.sample(metadata, tables, params)
+        record(f'n_hops={k}', syn)
         print(f'n_hops={k}: fit {fit_s:.1f}s sample {sample_s:.1f}s', flush=True)
-        defaults = {name: getattr(synth, name) for name in SAMPLING_PARAMS}
         for text, values in zip(args.sampling, settings):
-            synth.reset_sampling()
-            for name, value in values.items():
-                setattr(synth, name, value)
-            syn = synth.sample_scale(1.0)
-            for name, value in defaults.items():
-                setattr(synth, name, value)
-            rows[f'n_hops={k}, {text}'] = [cross_table_dependence(syn, metadata, a, d)
-                                           for _, a, d in DEMO_DEPENDENCIES]
-            spreads[f'n_hops={k}, {text}'] = column_spread(tables, syn, metadata)
+            record(f'n_hops={k}, {text}', fits.sample(metadata, tables, {**params, **values})[1])
     print('| hops | ancestor | descendant | ' + ' | '.join(rows) + ' |')
     print('|---' * (3 + len(rows)) + '|')
     for i, (h, a, d) in enumerate(DEMO_DEPENDENCIES):
