@@ -10,6 +10,8 @@ conditional generation and imputation (``known``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from tqdm.auto import tqdm
 
@@ -45,6 +47,7 @@ def generate(
     parent_lead: float = 0.0,
     guidance_scale: float = 1.0,
     class_shares: dict[str, list[torch.Tensor]] | None = None,
+    finish: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] | None = None,
 ) -> dict[str, TableTensors]:
     """Run the reverse chain on the whole graph: all rows of all tables at once.
 
@@ -73,6 +76,9 @@ def generate(
             tokens are revealed so that the table ends with these shares (matched
             marginals, :func:`~grdm_sdv.data.marginals.remaining_shares`); for wholly
             generated tables only.
+        finish: node type -> ``f(x_num, x_cat) -> x_num``, applied to the table's numbers
+            at the step its own chain ends (e.g. matched marginals), so that the tables
+            still being denoised, its children under ``parent_lead``, see its final values.
     """
     known = {k: KnownCells(*(x.to(device) for x in (v.x_num, v.num_mask, v.x_cat, v.cat_mask)))
              for k, v in (known or {}).items()}
@@ -115,6 +121,8 @@ def generate(
                 x_num[k], x_cat[k] = _reverse_step(diffusion, heads, guidance_scale, t, s, x_num[k],
                                                    x_cat[k], num_classes[k], chunk_size, use_amp,
                                                    gen, temperature, targets)
+                if s == 0 and finish and k in finish:
+                    x_num[k] = finish[k](x_num[k], x_cat[k])
             del h, alone
             if known:
                 _impose(known, x_num, diffusion, {k: g[i + 1] for k, g in grids.items()}, gen, device)

@@ -18,6 +18,7 @@ checks, keys <-> links, decoding, CSV output and saved-file reading they use.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -582,7 +583,10 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             cells[node[t]] = KnownCells(torch.from_numpy(x_num), torch.from_numpy(num_mask),
                                         torch.from_numpy(x_cat), torch.from_numpy(cat_mask))
         start = time.perf_counter()
-        out = self._denoise(graph, cells, generator, self.verbose, match=not known)
+        # A free sample's numbers are matched as each table's chain ends, so its children
+        # (still being denoised under ``parent_lead``) see their parents' final values.
+        finish = self._finishers(rng) if not known else None
+        out = self._denoise(graph, cells, generator, self.verbose, match=not known, finish=finish)
         timings = {} if timings is None else timings
         timings['denoise'] = time.perf_counter() - start
         start = time.perf_counter()
@@ -595,8 +599,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                 # Known cells come back unchanged: their columns are not re-ranked.
                 fixed = set(known[t][1].columns[np.asarray(known[t][1]).any(0)]) if t in known else ()
                 tensors = out.pop(node[t])
-                if not known:  # conditions move distributions: only free samples are matched
-                    tensors = self._matched(t, tensors, rng)
+                if not known and finish is None:  # (conditions move distributions: only
+                    tensors = self._matched(t, tensors, rng)  # free samples are matched)
                 sampled[t] = self._decode_table(t, tensors, links, sampled, rng, fixed)
                 if keys_from and t in keys_from and pk:
                     sampled[t][pk] = keys_from[t][pk].to_numpy()
@@ -608,10 +612,11 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         return sampled
 
     def _denoise(self, graph: RelationalGraph, cells: dict, generator: torch.Generator,
-                 verbose: bool, match: bool = False) -> dict:
+                 verbose: bool, match: bool = False, finish: dict | None = None) -> dict:
         """The reverse chain on ``graph`` with the fitted model and the sampling settings;
         ``match``: a free sample, whose categories follow their training shares when
-        ``match_marginals`` is ``True``."""
+        ``match_marginals`` is ``True``; ``finish``: table -> what is done to its numbers
+        when its chain ends (:meth:`_finishers`)."""
         schema, node = self._schema, RelationalGraph.node_types(self._schema)
         return generate(
             self._model, self._diffusion(matched=match and bool(self.match_marginals)), graph,
@@ -625,7 +630,22 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             parent_lead=self.parent_lead, guidance_scale=self._guidance(),
             class_shares={node[t]: v for t, v in self._class_shares.items()}
             if match and self.match_marginals not in (False, 'numerical') else None,
+            finish={node[t]: f for t, f in finish.items()} if finish else None,
         )
+
+    def _finishers(self, rng: np.random.Generator) -> dict | None:
+        """Table -> ``f(x_num, x_cat) -> x_num``: its numbers matched to their training
+        distributions (:meth:`_matched`) when its own chain ends; ``None`` when
+        ``match_marginals`` is off."""
+        if not self.match_marginals:
+            return None
+
+        def finish(x_num: torch.Tensor, x_cat: torch.Tensor, table: str) -> torch.Tensor:
+            enc = self._encoders[table]
+            done = self._matched(table, TableTensors(x_num.cpu(), x_cat.cpu(), enc.num_classes), rng)
+            return done.x_num.to(x_num.device)
+
+        return {t: functools.partial(finish, table=t) for t in self._schema.tables}
 
     def _guidance(self) -> float:
         return check_guidance(self.guidance_scale, self._guidable)
@@ -637,7 +657,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             return tensors
         enc, x_num = self._encoders[table], tensors.x_num
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        matched = match_marginals(x_num[:, :enc.d_num], enc.observed(tensors.x_cat), generator)
+        matched = match_marginals(x_num[:, :enc.d_num], enc.observed(tensors.x_cat), generator,
+                                  enc.quantile_sizes())
         # Children summaries after the encoder's columns are not matched.
         return TableTensors(torch.cat([matched, x_num[:, enc.d_num:]], 1), tensors.x_cat,
                             tensors.num_classes)

@@ -90,6 +90,13 @@ class TableEncoder:
         names = self.x_num_names
         return names.index(name) if name in names else -1
 
+    def quantile_sizes(self) -> list[int]:
+        """Per column of ``x_num``: the number of training values its quantile transform
+        interpolates between, where it keeps every one (fewer than ``max_quantiles``
+        non-null values), else 0 (a column of more values, whose quantiles are a grid)."""
+        return [int(c.transformer.n_quantiles_) if c.transformer.n_quantiles_ < self.max_quantiles else 0
+                for c in self.num_columns if c.transformer is not None]
+
     def observed(self, x_cat: torch.Tensor) -> torch.Tensor:
         """``(n, d_num)`` bool: the cells of ``x_num`` that hold a value, i.e. whose column's
         "is null" flag in ``x_cat`` (when it has one) does not say null."""

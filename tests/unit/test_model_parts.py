@@ -290,3 +290,40 @@ def test_guidance_mixes_the_message_free_pass_and_scale_one_is_the_model():
     passes.clear()
     generate(*args, torch.Generator().manual_seed(0), torch.device('cpu'), verbose=False, guidance_scale=2.0)
     assert passes == [2, 0] * 4  # and one without
+
+
+def test_finish_applies_when_a_table_chain_ends_and_children_see_it():
+    """``generate(finish=...)``: a table's numbers are replaced once, at the step its own chain
+    ends; under ``parent_lead`` its children, still denoised, are given the replaced values."""
+    from grdm_sdv.data.graph import RelationalGraph
+    from grdm_sdv.pipeline import generate
+
+    torch.manual_seed(0)
+    ets = [('t1', 'fk0', 't0'), ('t0', 'rev_fk0', 't1')]
+    model = HeteroDenoiser(['t0', 't1'], ets, {'t0': 1, 't1': 1}, {'t0': [], 't1': []},
+                           {'t0': 0, 't1': 0}, hidden=8, num_layers=1)
+    c = torch.arange(6)
+    graph = RelationalGraph({'t0': 3, 't1': 6}, {ets[0]: torch.stack([c, c % 3]), ets[1]: torch.stack([c % 3, c])},
+                            {'t0': torch.zeros(3, 0), 't1': torch.zeros(6, 0)})
+    seen, calls = [], []
+    real_propagate = model.propagate
+
+    def spy(x_num, x_cat, struct, t, csr, chunk_size, compiled=None):
+        seen.append((dict(t), x_num['t0'].clone()))
+        return real_propagate(x_num, x_cat, struct, t, csr, chunk_size, compiled)
+
+    def finish(table):
+        def f(x_num, x_cat):
+            calls.append((table, len(seen)))
+            return torch.full_like(x_num, 7.0)
+        return f
+
+    model.propagate = spy
+    out = generate(model, MixedDiffusion(num_timesteps=100), graph, {'t0': 1, 't1': 1}, {'t0': [], 't1': []}, 10,
+                   torch.Generator().manual_seed(0), torch.device('cpu'), verbose=False,
+                   levels={'t0': 0, 't1': 1}, parent_lead=0.5, finish={'t0': finish('t0'), 't1': finish('t1')})
+    # Each table once; the parent before the child's chain ends, the child at the last step.
+    assert [t for t, _ in calls] == ['t0', 't1'] and calls[0][1] < calls[1][1] == 10
+    after = [x for t, x in seen if t['t0'] == 0.0 and t['t1'] > 0]
+    assert after and all(torch.equal(x, torch.full_like(x, 7.0)) for x in after)
+    assert torch.equal(out['t0'].x_num, torch.full((3, 1), 7.0))
