@@ -79,6 +79,8 @@ def generate(
         finish: node type -> ``f(x_num, x_cat) -> x_num``, applied to the table's numbers
             at the step its own chain ends (e.g. matched marginals), so that the tables
             still being denoised, its children under ``parent_lead``, see its final values.
+            Not applied to tables held clean (never denoised); a table's ``known`` numbers
+            are imposed again after it.
     """
     known = {k: KnownCells(*(x.to(device) for x in (v.x_num, v.num_mask, v.x_cat, v.cat_mask)))
              for k, v in (known or {}).items()}

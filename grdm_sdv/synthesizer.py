@@ -165,9 +165,12 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             (default: ``True``)
         match_marginals: draw every generated numerical column from its own training
             distribution, in the order the model generated: the ``i``-th smallest value
-            becomes the training distribution's quantile at ``(i + u) / n`` (``u`` uniform),
-            so each column's shape and spread are the real ones and what the model learned
-            across rows and tables (every ordering) is kept. Applied where a whole table is
+            becomes the training distribution's quantile at ``(i + u) / n`` (``u`` uniform;
+            for a column of fewer than 1,000 training values, at those values' own
+            positions, so a small table keeps its spread), so each column's shape and spread
+            are the real ones and what the model learned across rows and tables (every
+            ordering) is kept. Each table is matched at the step its own chain ends, so its
+            children, still being denoised, follow its final values. Applied where a whole table is
             generated with nothing known in advance (``sample``, ``sample_from_structure``);
             never with conditions, fixed tables or imputation, where a column's
             distribution is meant to move, nor in ``sample_sharded``, whose shards hold a

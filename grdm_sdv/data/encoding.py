@@ -93,7 +93,8 @@ class TableEncoder:
     def quantile_sizes(self) -> list[int]:
         """Per column of ``x_num``: the number of training values its quantile transform
         interpolates between, where it keeps every one (fewer than ``max_quantiles``
-        non-null values), else 0 (a column of more values, whose quantiles are a grid)."""
+        non-null values), else 0: a column of more values, whose quantiles are a grid (one
+        of exactly ``max_quantiles`` values is taken as a grid too; the two differ by 0.05%)."""
         return [int(c.transformer.n_quantiles_) if c.transformer.n_quantiles_ < self.max_quantiles else 0
                 for c in self.num_columns if c.transformer is not None]
 

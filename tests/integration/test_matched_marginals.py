@@ -35,7 +35,6 @@ def test_match_marginals_keeps_order_and_unobserved_cells():
     assert torch.equal(out, again)
 
 
-
 def test_small_column_keeps_its_spread():
     """A column of a few training values (a small parent table's) is decoded by
     interpolating between them; drawn at the training values' own positions its spread is
@@ -62,6 +61,7 @@ def test_small_column_keeps_its_spread():
     # A column of more values than the transform keeps quantiles of is not stretched.
     enc = TableEncoder(categorical=[], max_quantiles=50).fit(pd.DataFrame({'x': rng.normal(size=500)}))
     assert enc.quantile_sizes() == [0]
+
 
 def _numerical(tables, metadata):
     meta = metadata.to_dict()['tables']
