@@ -601,9 +601,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             else:
                 # Known cells come back unchanged: their columns are not re-ranked.
                 fixed = set(known[t][1].columns[np.asarray(known[t][1]).any(0)]) if t in known else ()
+                # A free sample's numbers were matched in the chain (``finish``); conditions
+                # move distributions, so a conditioned sample is not matched.
                 tensors = out.pop(node[t])
-                if not known and finish is None:  # (conditions move distributions: only
-                    tensors = self._matched(t, tensors, rng)  # free samples are matched)
                 sampled[t] = self._decode_table(t, tensors, links, sampled, rng, fixed)
                 if keys_from and t in keys_from and pk:
                     sampled[t][pk] = keys_from[t][pk].to_numpy()
