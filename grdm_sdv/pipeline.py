@@ -45,7 +45,7 @@ def generate(
     clean_known: bool = False,
     levels: dict[str, int] | None = None,
     parent_lead: float = 0.0,
-    guidance_scale: float = 1.0,
+    guidance_scale: float | dict[str, float | tuple[torch.Tensor, torch.Tensor]] = 1.0,
     class_shares: dict[str, list[torch.Tensor]] | None = None,
     finish: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] | None = None,
 ) -> dict[str, TableTensors]:
@@ -71,7 +71,9 @@ def generate(
         guidance_scale: classifier-free guidance on the neighbourhood: each step's noise
             and logits are ``u + w (c - u)``, ``c`` with messages and ``u`` without (a
             second, message-free pass). ``1``: no guidance, one pass. Needs a model trained
-            with ``Trainer.context_dropout > 0``.
+            with ``Trainer.context_dropout > 0``. A dict gives each node type its own
+            scale (missing ones: 1), or a scale per column, ``(per x_num column, per x_cat
+            column)``; the message-free pass runs only where one is not 1.
         class_shares: node type -> the training class shares of each ``x_cat`` column: its
             tokens are revealed so that the table ends with these shares (matched
             marginals, :func:`~grdm_sdv.data.marginals.remaining_shares`); for wholly
@@ -102,6 +104,10 @@ def generate(
     if known:
         _impose(known, x_num, diffusion, {k: g[0] for k, g in grids.items()}, gen, device)
     use_amp = use_bf16(device, mixed_precision)
+    scales = (guidance_scale if isinstance(guidance_scale, dict)
+              else dict.fromkeys(graph.num_nodes, guidance_scale))
+    scales = {k: w if isinstance(w, (int, float)) else tuple(x.to(device) for x in w)
+              for k, w in scales.items() if not _unguided(w)}
     bar = tqdm(range(n_steps), desc='Sample GRDM', disable=not verbose, leave=True)
     with compiled_blocks(torch_compile) as compiled:
         for i in bar:
@@ -110,17 +116,18 @@ def generate(
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 h, t_emb = model.propagate(x_num, x_cat, struct, times, step_csr, chunk_size, compiled)
                 alone = (model.propagate(x_num, x_cat, struct, times, {}, chunk_size, compiled)[0]
-                         if guidance_scale != 1 else None)
+                         if scales else None)
             for k, n in graph.num_nodes.items():
                 t, s = grids[k][i], grids[k][i + 1]
                 if k in clean or t == s:  # held clean, not started yet, or done
                     continue
+                w = scales.get(k, 1.0)
                 heads = (lambda a, b, k=k, h=h: model.head(k, h[k][a:b], t_emb, compiled),
-                         None if alone is None else
+                         None if alone is None or k not in scales else
                          lambda a, b, k=k, u=alone: model.head(k, u[k][a:b], t_emb, compiled))
                 targets = (remaining_shares(x_cat[k], num_classes[k], class_shares[k])
                            if class_shares and k in class_shares else None)
-                x_num[k], x_cat[k] = _reverse_step(diffusion, heads, guidance_scale, t, s, x_num[k],
+                x_num[k], x_cat[k] = _reverse_step(diffusion, heads, w, t, s, x_num[k],
                                                    x_cat[k], num_classes[k], chunk_size, use_amp,
                                                    gen, temperature, targets)
                 if s == 0 and finish and k in finish:
@@ -176,16 +183,26 @@ def _reverse_step(diffusion: MixedDiffusion, heads: tuple, guidance_scale: float
     return new_num, new_cat
 
 
-def _guided(w: float, cond: tuple, uncond: tuple) -> tuple:
-    """Classifier-free guidance ``u + w (c - u)`` of ``head``'s ``(eps, logits_of)``."""
+def _unguided(w) -> bool:
+    """Whether a guidance scale (a number, or ``(per x_num column, per x_cat column)``) is 1
+    everywhere."""
+    if isinstance(w, (int, float)):
+        return w == 1
+    return all(bool((x == 1).all()) for x in w)
+
+
+def _guided(w, cond: tuple, uncond: tuple) -> tuple:
+    """Classifier-free guidance ``u + w (c - u)`` of ``head``'s ``(eps, logits_of)``; ``w`` a
+    number or ``(per x_num column, per x_cat column)``."""
     (eps_c, lc), (eps_u, lu) = cond, uncond
-    eps = eps_u + w * (eps_c - eps_u)
+    w_num, w_cat = (w, None) if isinstance(w, (int, float)) else w
+    eps = eps_u + w_num * (eps_c - eps_u)
     if lc is None:
         return eps, None
 
     def logits_of(j: int, rows: torch.Tensor) -> torch.Tensor:
         u = lu(j, rows)
-        return u + w * (lc(j, rows) - u)
+        return u + (w if w_cat is None else w_cat[j]) * (lc(j, rows) - u)
 
     return eps, logits_of
 

@@ -66,3 +66,29 @@ def check_guidance(scale, context_dropout: float) -> float:
             'learns the message-free prediction guidance starts from). Set guidance_scale=1, '
             'or fit with e.g. context_dropout=0.1.')
     return float(scale)
+
+
+def check_column_guidance(scales, metadata, context_dropout: float) -> dict[str, dict[str, float]]:
+    """``column_guidance`` (``{'table.column': scale}`` or ``None``) as table -> column ->
+    scale, every name checked against the metadata and every scale as ``guidance_scale``."""
+    if scales is None:
+        return {}
+    if not isinstance(scales, dict):
+        raise SynthesizerInputError(
+            f"Invalid value for 'column_guidance' ({scales!r}): pass None or a dict such as "
+            "{'order_item.quantity': 1.0}.")
+    out: dict[str, dict[str, float]] = {}
+    bad = []
+    for name, scale in scales.items():
+        table = next((t for t in metadata.tables if isinstance(name, str) and name.startswith(f'{t}.')
+                      and name[len(t) + 1:] in metadata.tables[t].columns), None)
+        if table is None:
+            bad.append(f'{name!r} (no column of the metadata: write \'table.column\')')
+        elif isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale >= 0:
+            bad.append(f'{name!r}: {scale!r} (a number >= 0; 1: no guidance)')
+        else:
+            out.setdefault(table, {})[name[len(table) + 1:]] = check_guidance(scale, context_dropout)
+    if bad:
+        raise SynthesizerInputError(f"Invalid column_guidance entr{'y' if len(bad) == 1 else 'ies'}: "
+                                    + ', '.join(bad) + '.')
+    return out

@@ -64,6 +64,59 @@ def test_guidance_strengthens_what_rows_take_from_their_neighbours(planted):
     assert 0.7 < spread[('region', 'wealth')] < 1.4, spread.to_dict()
 
 
+def test_column_guidance_guides_the_columns_named_and_only_them(planted):
+    """``column_guidance`` at the default scale on every column gives the default sample
+    exactly; ``customer.income`` at 1 weakens what income takes from the region (3 draws,
+    as above) while the region keeps its spread."""
+    import hashlib
+
+    import pandas as pd
+
+    tables, metadata, _, synth = planted
+
+    def sample_hash(d: dict) -> str:
+        return hashlib.md5(b''.join(pd.util.hash_pandas_object(d[t]).values.tobytes()
+                                    for t in sorted(d))).hexdigest()
+
+    every = {f'{t}.{c}': 1.15 for t in synth._schema.tables
+             for c in synth._encoders[t].x_num_names + [c.name for c in synth._encoders[t].cat_columns]}
+    pair = (('region', 'wealth'), ('customer', 'income'))
+    draws = {}
+    try:
+        for name, columns in (('default', None), ('every', every), ('income', {'customer.income': 1.0})):
+            synth.column_guidance = columns
+            synth.reset_sampling()
+            draws[name] = [synth.sample(scale=1.0) for _ in range(3)]
+    finally:
+        synth.column_guidance = None
+    assert [sample_hash(d) for d in draws['every']] == [sample_hash(d) for d in draws['default']]
+    g, u = (np.mean([cross_table_dependence(x, metadata, *pair) for x in draws[k]])
+            for k in ('default', 'income'))
+    assert g > u + 0.03, (g, u)
+    spread = column_spread(tables, draws['income'][0], metadata).set_index(['table', 'column'])['ratio']
+    assert 0.7 < spread[('region', 'wealth')] < 1.4, spread.to_dict()
+
+
+def test_column_guidance_refuses_what_it_cannot_guide():
+    from sdv.errors import SynthesizerInputError
+
+    tables, metadata = make_planted_database(n_regions=6, seed=3)
+    for bad, match in (({'customer.nope': 1.0}, 'no column of the metadata'),
+                       ({'nope.income': 1.0}, 'no column of the metadata'),
+                       ({'customer.income': -1}, 'a number >= 0'),
+                       (['customer.income'], 'pass None or a dict')):
+        with pytest.raises(SynthesizerInputError, match=match):
+            GRDMSynthesizer(metadata, column_guidance=bad)
+    with pytest.raises(SynthesizerInputError, match='context_dropout'):
+        GRDMSynthesizer(metadata, context_dropout=0.0, guidance_scale=1.0,
+                        column_guidance={'customer.income': 1.3})
+    synth = GRDMSynthesizer(metadata, steps=5, hidden_dim=16, sampling_steps=3, seed=0, verbose=False,
+                            column_guidance={'customer.customer_id': 1.3})
+    synth.fit(tables)
+    with pytest.raises(SynthesizerInputError, match="does not generate: \\['customer.customer_id'\\]"):
+        synth.sample(scale=1.0)
+
+
 def test_guidance_needs_a_model_trained_without_messages_too():
     from sdv.errors import SynthesizerInputError
 
