@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 from sdv.errors import InvalidDataError, SynthesizerInputError
 from sdv.multi_table.base import BaseMultiTableSynthesizer
 from sdv.single_table.base import BaseSingleTableSynthesizer
@@ -36,6 +37,7 @@ from . import __version__
 from ._sdv import decoding, keys
 from ._sdv.conditional import Conditioning
 from ._sdv.params import check_column_guidance, check_guidance, check_params
+from .guidance import calibrated_scales
 from ._sdv.persistence import check_saved_version, load_file
 from ._sdv.sampling import SamplingForms
 from ._sdv.sharded import ShardedSampling
@@ -163,7 +165,13 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             the database ``grdm-sdv demo`` builds, ``{'order_item.quantity': 1.0,
             'order_item.discount': 1.3}`` brought both planted dependencies of
             ``order_item`` from 0.058 / -0.034 off real to 0.022 / -0.004
-            (``docs/fidelity.md``). Read when sampling. (default: ``None``)
+            (``docs/fidelity.md``). Read when sampling; over the calibrated scales.
+            (default: ``None``)
+        calibrate_guidance: after training, give each column with strong cross-table pairs
+            its own guidance scale, calibrated on the training data (``grdm_sdv.guidance``:
+            three extra samples of the training size; listed by
+            ``get_info()['calibrated_guidance']``); ``guidance_scale`` stays the scale of
+            the other columns. Read when sampling. (default: ``True``)
         rank_columns: keep the *rank columns* numbered when sampling: numerical child
             columns that number each parent's children ``1..n`` (positions, line numbers; in
             at least 90% of the parents with 2 or more children), found by the fit and
@@ -286,6 +294,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         context_dropout: float = 0.1,
         guidance_scale: float = 1.15,
         column_guidance: dict[str, float] | None = None,
+        calibrate_guidance: bool = True,
         rank_columns: bool = True,
         match_marginals: bool | str = True,
         sibling_templates: bool = True,
@@ -301,7 +310,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                       independent_times=independent_times, parent_lead=parent_lead,
                       sampling_variance=sampling_variance, loss_hops=loss_hops,
                       child_summaries=child_summaries, context_dropout=context_dropout,
-                      guidance_scale=guidance_scale, rank_columns=rank_columns,
+                      guidance_scale=guidance_scale, calibrate_guidance=calibrate_guidance,
+                      rank_columns=rank_columns,
                       match_marginals=match_marginals, sibling_templates=sibling_templates,
                       follower_columns=follower_columns, link_matching=link_matching,
                       axis_positions=axis_positions, child_places=child_places)
@@ -330,6 +340,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self.context_dropout = context_dropout
         self.guidance_scale = guidance_scale
         self.column_guidance = column_guidance
+        self.calibrate_guidance = calibrate_guidance
+        self._calibrated_guidance: dict[str, float] = {}
         self.rank_columns = rank_columns
         self.match_marginals = match_marginals
         self.sibling_templates = sibling_templates
@@ -363,6 +375,11 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self._fitted = False
         check_tables(self._original_metadata, data)
         super().fit(data)
+        self._calibrated_guidance = {}
+        if self.calibrate_guidance and self._guidable:
+            start = time.perf_counter()
+            self._calibrated_guidance = self._calibrate_guidance(data)
+            self._fit_seconds += time.perf_counter() - start
 
     def validate(self, data: dict[str, pd.DataFrame]) -> None:
         """Check ``data`` against the metadata; raise one ``InvalidDataError`` listing all problems."""
@@ -562,7 +579,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             return self._reverse_transform_constraints(sampled)
 
     def _generate(self, n_rows, links, known, seed, keep=None, fill_nulls=False,
-                  keys_from=None, timings=None, sink=None, source=None) -> dict[str, pd.DataFrame]:
+                  keys_from=None, timings=None, sink=None, source=None,
+                  guidance: float | None = None, verbose: bool | None = None) -> dict[str, pd.DataFrame]:
         """Denoise every table of the graph ``(n_rows, links)`` jointly and decode it.
 
         Args:
@@ -572,6 +590,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             keys_from: table -> DataFrame whose primary key replaces the generated one.
             timings: phase -> seconds so far; the denoise and decode times are added and
                 the whole kept as ``_sample_seconds`` (read by the speed benchmark).
+            guidance, verbose: see :meth:`_denoise` (``verbose``: default ``self.verbose``).
             source: the structure model's source rows of a sampled graph (see
                 :meth:`_positions`); ``None`` for given keys and links.
             sink: ``sink(table, df)`` takes each table as soon as it is decoded; then only
@@ -600,7 +619,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         # A free sample's numbers are matched as each table's chain ends, so its children
         # (still being denoised under ``parent_lead``) see their parents' final values.
         finish = self._finishers(rng) if not known else None
-        out = self._denoise(graph, cells, generator, self.verbose, match=not known, finish=finish)
+        out = self._denoise(graph, cells, generator, self.verbose if verbose is None else verbose,
+                            match=not known, finish=finish, guidance=guidance)
         timings = {} if timings is None else timings
         timings['denoise'] = time.perf_counter() - start
         start = time.perf_counter()
@@ -626,11 +646,13 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         return sampled
 
     def _denoise(self, graph: RelationalGraph, cells: dict, generator: torch.Generator,
-                 verbose: bool, match: bool = False, finish: dict | None = None) -> dict:
+                 verbose: bool, match: bool = False, finish: dict | None = None,
+                 guidance: float | None = None) -> dict:
         """The reverse chain on ``graph`` with the fitted model and the sampling settings;
         ``match``: a free sample, whose categories follow their training shares when
         ``match_marginals`` is ``True``; ``finish``: table -> what is done to its numbers
-        when its chain ends (:meth:`_finishers`)."""
+        when its chain ends (:meth:`_finishers`); ``guidance``: one scale for every column
+        instead of :meth:`_guidance`'s."""
         schema, node = self._schema, RelationalGraph.node_types(self._schema)
         return generate(
             self._model, self._diffusion(matched=match and bool(self.match_marginals)), graph,
@@ -641,7 +663,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             fanout=self.fanout, mixed_precision=self.mixed_precision,
             torch_compile=self.torch_compile, clean_known=self._clean_known,
             levels={node[t]: lv for t, lv in schema.levels().items()},
-            parent_lead=self.parent_lead, guidance_scale=self._guidance(),
+            parent_lead=self.parent_lead,
+            guidance_scale=self._guidance() if guidance is None else guidance,
             class_shares={node[t]: v for t, v in self._class_shares.items()}
             if match and self.match_marginals not in (False, 'numerical') else None,
             finish={node[t]: f for t, f in finish.items()} if finish else None,
@@ -665,7 +688,14 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         """``guidance_scale``, or with ``column_guidance`` node type -> ``(per x_num column,
         per x_cat column)`` scales (``guidance_scale`` where none is given)."""
         default = check_guidance(self.guidance_scale, self._guidable)
-        columns = check_column_guidance(self.column_guidance, self.metadata, float(self._guidable))
+        given = check_column_guidance(self.column_guidance, self.metadata, float(self._guidable))
+        columns = {}
+        if self.calibrate_guidance and default != 1:  # guidance_scale=1 switches guidance off
+            for name, w in getattr(self, '_calibrated_guidance', {}).items():
+                table, column = name.split('.', 1)  # tables are named without dots here
+                columns.setdefault(table, {})[column] = w
+        for table, scales in given.items():  # the user's scales over the calibrated ones
+            columns.setdefault(table, {}).update(scales)
         if not columns:
             return default
         node, out, unknown = RelationalGraph.node_types(self._schema), {}, []
@@ -679,7 +709,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                     w_num[enc.num_index(column)] = w
                 elif column in cat_names:
                     w_cat[cat_names.index(column)] = w
-                else:
+                elif column in given.get(t, {}):
                     unknown.append(f'{t}.{column}')
             out[node[t]] = (w_num, w_cat)
         if unknown:
@@ -687,6 +717,28 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                 f'column_guidance names column(s) the model does not generate: {unknown} '
                 '(keys, and columns without values in the training data, have no guidance).')
         return out
+
+    def _calibrate_guidance(self, data: dict[str, pd.DataFrame], scales: tuple[float, float] = (1.0, 1.3),
+                            seeds: tuple[int, int] = (0, 1)) -> dict[str, float]:
+        """``'table.column'`` -> guidance scale, calibrated on the training ``data``
+        (:mod:`grdm_sdv.guidance`): three samples of its size, at ``scales[0]`` with each of
+        ``seeds`` and at ``scales[1]`` with the first, scored by ``k_hop_trends``. Draws from
+        its own seeds (the fit's seed and these), not from the sampling state."""
+        from .evaluation import k_hop_trends  # the evaluation module is not needed to sample
+
+        metadata = self._original_metadata
+        fit_seed = self._fit_seed
+        runs = [(scales[0], seeds[0]), (scales[0], seeds[1]), (scales[1], seeds[0])]
+        trends = []
+        for w, k in tqdm(runs, desc='Calibrate guidance', disable=not self.verbose):
+            seed = (fit_seed + 7919 * (k + 1)) % (2**31 - 1)
+            rng = np.random.default_rng(seed)
+            n_rows, links, source = self._structure.sample(1.0, rng, link_matching=self.link_matching)
+            sample = self._constrained(self._generate(n_rows, links, {}, seed, source=source,
+                                                      guidance=w, verbose=False))
+            trends.append(k_hop_trends(data, sample, metadata, max_hops=2, seed=seed))
+        return calibrated_scales(*trends, scales=scales,
+                                 default=check_guidance(self.guidance_scale, self._guidable))
 
     def _matched(self, table: str, tensors: TableTensors, rng: np.random.Generator) -> TableTensors:
         """``tensors`` with its numerical columns drawn from their training distributions in
@@ -773,6 +825,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             info['axis_positions'] = dict(self._position_widths)
             info['child_places'] = self._child_places_info()
             info['child_summaries'] = self._child_summaries_info()
+            info['calibrated_guidance'] = {k: round(w, 3) for k, w in
+                                           getattr(self, '_calibrated_guidance', {}).items()}
         return info
 
     def _child_summaries_info(self) -> list[str]:
@@ -815,6 +869,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         state.setdefault('context_dropout', 0.0)
         state.setdefault('guidance_scale', 1.0)
         state.setdefault('column_guidance', None)  # 0.2.17
+        state.setdefault('calibrate_guidance', False)
+        state.setdefault('_calibrated_guidance', {})
         state.setdefault('_guidable', False)
         state.setdefault('child_summaries', False)
         state.setdefault('_summaries', None)

@@ -115,8 +115,9 @@ def _pair_score(
     syn_a: np.ndarray,
     syn_b: np.ndarray,
     bins: int,
-) -> tuple[str, float, float] | None:
-    """``(metric, real_strength, score)`` for one column pair, or None without real rows.
+) -> tuple[str, float, float, float] | None:
+    """``(metric, real_strength, score, synthetic_strength)`` for one column pair, or None
+    without real rows (``synthetic_strength`` NaN without two synthetic rows).
 
     Numeric-numeric pairs: ``1 - |r_real - r_syn| / 2`` with Pearson ``r`` (a constant
     side counts as ``r = 0``), strength ``|r_real|``. Other pairs: contingency similarity
@@ -131,16 +132,18 @@ def _pair_score(
     if len(real_a) < 2:
         return None
     strength = pair_strength(kind_a, kind_b, real_a, real_b, bins)
+    syn_strength = pair_strength(kind_a, kind_b, syn_a, syn_b, bins) if len(syn_a) >= 2 else np.nan
     if kind_a == _NUMERIC and kind_b == _NUMERIC:
         if len(syn_a) == 0:
-            return 'pearson', strength, 0.0
+            return 'pearson', strength, 0.0, syn_strength
         real_r, syn_r = _pearson(real_a, real_b), _pearson(syn_a, syn_b)
-        return 'pearson', strength, 1.0 - abs(real_r - syn_r) / 2.0
+        return 'pearson', strength, 1.0 - abs(real_r - syn_r) / 2.0, syn_strength
     real_ca, syn_ca = _discretize(kind_a, real_a, syn_a, bins)
     real_cb, syn_cb = _discretize(kind_b, real_b, syn_b, bins)
     if len(syn_a) == 0:
-        return 'contingency', strength, 0.0
-    return 'contingency', strength, _contingency_similarity(real_ca, real_cb, syn_ca, syn_cb)
+        return 'contingency', strength, 0.0, syn_strength
+    return ('contingency', strength, _contingency_similarity(real_ca, real_cb, syn_ca, syn_cb),
+            syn_strength)
 
 
 def _joined_rows(
@@ -193,7 +196,7 @@ def _pair_rows(
         )
         if result is None:
             continue
-        metric, strength, score = result
+        metric, strength, score, syn_strength = result
         rows.append({
             'hop': hop,
             'path': path,
@@ -204,6 +207,7 @@ def _pair_rows(
             'metric': metric,
             'real_strength': strength,
             'score': score,
+            'synthetic_strength': syn_strength,
         })
     return rows
 
@@ -250,7 +254,9 @@ def k_hop_trends(
 
     Returns:
         DataFrame with columns ``hop, path, table_a, column_a, table_b, column_b, metric,
-        real_strength, score``, one row per column pair.
+        real_strength, score, synthetic_strength``, one row per column pair (the last: the
+        pair's strength in the synthetic data, by the same measure as ``real_strength``,
+        so the sign of a miss shows: too weak or too strong).
     """
     meta = _metadata_dict(metadata)
     _check_inputs(meta, ('real', real), ('synthetic', synthetic))
@@ -279,7 +285,7 @@ def k_hop_trends(
 
     columns = [
         'hop', 'path', 'table_a', 'column_a', 'table_b', 'column_b', 'metric',
-        'real_strength', 'score',
+        'real_strength', 'score', 'synthetic_strength',
     ]
     result = pd.DataFrame(rows, columns=columns)
     result['hop'] = result['hop'].astype(int)
