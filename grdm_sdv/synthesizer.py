@@ -379,6 +379,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         if self.calibrate_guidance and self._guidable:
             start = time.perf_counter()
             self._calibrated_guidance = self._calibrate_guidance(data)
+            self.reset_sampling()  # its samples drew keys: sampling starts as after any fit
             self._fit_seconds += time.perf_counter() - start
 
     def validate(self, data: dict[str, pd.DataFrame]) -> None:

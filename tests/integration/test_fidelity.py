@@ -65,9 +65,9 @@ def test_guidance_strengthens_what_rows_take_from_their_neighbours(planted):
 
 
 def test_column_guidance_guides_the_columns_named_and_only_them(planted):
-    """``column_guidance`` at the default scale on every column gives the default sample
-    exactly; ``customer.income`` at 1 weakens what income takes from the region (3 draws,
-    as above) while the region keeps its spread."""
+    """``column_guidance`` at the default scale on every column gives the sample of
+    ``guidance_scale`` alone exactly; ``customer.income`` at 1 weakens what income takes
+    from the region (3 draws, as above) while the region keeps its spread."""
     import hashlib
 
     import pandas as pd
@@ -82,6 +82,7 @@ def test_column_guidance_guides_the_columns_named_and_only_them(planted):
              for c in synth._encoders[t].x_num_names + [c.name for c in synth._encoders[t].cat_columns]}
     pair = (('region', 'wealth'), ('customer', 'income'))
     draws = {}
+    synth.calibrate_guidance = False  # guidance_scale alone
     try:
         for name, columns in (('default', None), ('every', every), ('income', {'customer.income': 1.0})):
             synth.column_guidance = columns
@@ -89,12 +90,38 @@ def test_column_guidance_guides_the_columns_named_and_only_them(planted):
             draws[name] = [synth.sample(scale=1.0) for _ in range(3)]
     finally:
         synth.column_guidance = None
+        synth.calibrate_guidance = True
     assert [sample_hash(d) for d in draws['every']] == [sample_hash(d) for d in draws['default']]
     g, u = (np.mean([cross_table_dependence(x, metadata, *pair) for x in draws[k]])
             for k in ('default', 'income'))
     assert g > u + 0.03, (g, u)
     spread = column_spread(tables, draws['income'][0], metadata).set_index(['table', 'column'])['ratio']
     assert 0.7 < spread[('region', 'wealth')] < 1.4, spread.to_dict()
+
+
+def test_calibrated_guidance_is_listed_and_used(planted):
+    """The fit calibrates the columns with strong cross-table pairs (income on the region,
+    the purchases' amount on the customer and the region), within the bounds, and sampling
+    uses them; ``calibrate_guidance=False`` samples with ``guidance_scale`` alone, and
+    ``guidance_scale=1`` switches guidance off everywhere."""
+    tables, metadata, _, synth = planted
+    calibrated = synth.get_info()['calibrated_guidance']
+    assert {'customer.income', 'purchase.amount'} <= set(calibrated), calibrated
+    assert all(1.0 <= w <= 1.5 for w in calibrated.values()), calibrated
+    samples = {}
+    try:
+        for name, on, scale in (('on', True, 1.15), ('off', True, 1.0), ('none', False, 1.0),
+                                ('alone', False, 1.15), ('on again', True, 1.15)):
+            synth.calibrate_guidance, synth.guidance_scale = on, scale
+            synth.reset_sampling()
+            samples[name] = synth.sample(scale=1.0)['purchase']
+    finally:
+        synth.calibrate_guidance, synth.guidance_scale = True, 1.15
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(samples['on'], samples['on again'])
+    pd.testing.assert_frame_equal(samples['off'], samples['none'])
+    assert not samples['on'].equals(samples['alone'])
 
 
 def test_column_guidance_refuses_what_it_cannot_guide():

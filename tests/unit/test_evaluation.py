@@ -233,6 +233,16 @@ def test_threshold_keeps_strong_pairs(real):
     assert 0 < len(strong) < len(trends)
 
 
+def test_synthetic_strength_says_how_strong_a_pair_came_out(real):
+    """Scored against itself, a pair is as strong in the synthetic data as in the real;
+    with the links shuffled the planted pair (r ~ 0.8) comes out near 0: too weak."""
+    same = k_hop_trends(real, real, METADATA)
+    np.testing.assert_allclose(same['synthetic_strength'], same['real_strength'])
+    trends = k_hop_trends(real, _shuffle_links(real), METADATA)
+    planted = trends[(trends['hop'] == 1) & (trends['column_a'] == 'y') & (trends['column_b'] == 'x')].iloc[0]
+    assert planted['real_strength'] > 0.7 and planted['synthetic_strength'] < 0.2, planted.to_dict()
+
+
 def test_shuffled_links_lower_one_hop(real):
     # Setup
     shuffled = _shuffle_links(real)
