@@ -30,8 +30,8 @@ _KEY = ['path', 'table_a', 'column_a', 'table_b', 'column_b']
 def calibrated_scales(low: pd.DataFrame, repeat: pd.DataFrame, high: pd.DataFrame,
                       scales: tuple[float, float], default: float,
                       bounds: tuple[float, float] = (1.0, 1.5), min_strength: float = 0.3,
-                      prior_sd: float = 0.15) -> dict[str, float]:
-    """``'table.column'`` -> guidance scale, for every column with strong pairs whose strength
+                      prior_sd: float = 0.15) -> dict[tuple[str, str], float]:
+    """``(table, column)`` -> guidance scale, for every column with strong pairs whose strength
     the scale moves.
 
     Args:
@@ -64,5 +64,5 @@ def calibrated_scales(low: pd.DataFrame, repeat: pd.DataFrame, high: pd.DataFram
         # Variance of that estimate from the level's noise (the mean of two draws).
         var = float((p['slope'] ** 2 * p['noise'].mean() / 2).sum()) / s2 ** 2
         keep = prior_sd ** 2 / (prior_sd ** 2 + var)
-        out[f'{table}.{column}'] = float(np.clip(default + keep * (w - default), *bounds))
+        out[table, column] = float(np.clip(default + keep * (w - default), *bounds))
     return out

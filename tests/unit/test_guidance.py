@@ -32,7 +32,7 @@ def test_each_column_gets_the_scale_its_pairs_need():
              ('d', 'f', 'p'): (0.20, 0.0)}                               # not moved
     frames = [_trends({k: _line(w, *v) for k, v in lines.items()}, real) for w in (1.0, 1.0, 1.3)]
     scales = calibrated_scales(*frames, scales=(1.0, 1.3), default=1.15)
-    assert scales == pytest.approx({'c.a': 1.2, 'c.b': 1.0, 'd.e': 1.5})
+    assert scales == pytest.approx({('c', 'a'): 1.2, ('c', 'b'): 1.0, ('d', 'e'): 1.5})
 
 
 def test_a_noisy_estimate_is_shrunk_toward_the_default():
@@ -45,9 +45,9 @@ def test_a_noisy_estimate_is_shrunk_toward_the_default():
     high = _trends({('c', 'a', 'p'): 0.53, ('c', 'g', 'p'): 0.3}, real)
     noisy = calibrated_scales(low, repeat, high, scales=(1.0, 1.3), default=1.15)
     exact = calibrated_scales(low, low, high, scales=(1.0, 1.3), default=1.15)
-    assert set(noisy) == {'c.a'}  # 'c.g' is weaker than 0.3 in the real data
-    assert exact['c.a'] == pytest.approx(1.5)  # (0.6 - 0.5) / 0.1 = 1 above 1, clipped
-    assert 1.15 < noisy['c.a'] < 1.25, noisy
+    assert set(noisy) == {('c', 'a')}  # 'c.g' is weaker than 0.3 in the real data
+    assert exact['c', 'a'] == pytest.approx(1.5)  # (0.6 - 0.5) / 0.1 = 1 above 1, clipped
+    assert 1.15 < noisy['c', 'a'] < 1.25, noisy
 
 
 def test_nothing_to_calibrate():
