@@ -61,8 +61,9 @@ def calibrated_scales(low: pd.DataFrame, repeat: pd.DataFrame, high: pd.DataFram
         if s2 < 1e-6:  # guidance does not move these pairs
             continue
         w = scales[0] + float((p['slope'] * (p['real_strength'] - p['level'])).sum()) / s2
-        # Variance of that estimate from the level's noise (the mean of two draws).
-        var = float((p['slope'] ** 2 * p['noise'].mean() / 2).sum()) / s2 ** 2
+        # Variance of that estimate from the level's noise (the mean of two draws):
+        # sum(slope^2) * noise / 2 / s2^2 = noise / 2 / s2.
+        var = float(p['noise'].mean()) / 2 / s2
         keep = prior_sd ** 2 / (prior_sd ** 2 + var)
         out[table, column] = float(np.clip(default + keep * (w - default), *bounds))
     return out

@@ -161,7 +161,7 @@ def _start(graph: RelationalGraph, d_num, num_classes, known: dict[str, KnownCel
     return x_num, x_cat, {k: v for k, v in known.items() if k not in clean}, clean
 
 
-def _reverse_step(diffusion: MixedDiffusion, heads: tuple, guidance_scale: float, t: float, s: float,
+def _reverse_step(diffusion: MixedDiffusion, heads: tuple, guidance_scale: float | tuple, t: float, s: float,
                   x_num: torch.Tensor, x_cat: torch.Tensor, num_classes: list[int], chunk_size: int,
                   use_amp: bool, gen, temperature: float,
                   targets: list | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -734,7 +734,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         runs = [(scales[0], seeds[0]), (scales[0], seeds[1]), (scales[1], seeds[0])]
         trends = []
         for w, k in tqdm(runs, desc='Calibrate guidance', disable=not self.verbose):
-            seed = (fit_seed + 7919 * (k + 1)) % (2**31 - 1)
+            seed = (fit_seed + 7919 * (k + 1)) % (2**31 - 1)  # streams apart from the fit's own
             rng = np.random.default_rng(seed)
             n_rows, links, source = self._structure.sample(1.0, rng, link_matching=self.link_matching)
             sample = self._constrained(self._generate(n_rows, links, {}, seed, source=source,

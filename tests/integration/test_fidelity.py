@@ -6,9 +6,11 @@ dependency, and a model whose parents collapse shows a std ratio near 0.5.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from grdm_sdv import GRDMSynthesizer
@@ -68,10 +70,6 @@ def test_column_guidance_guides_the_columns_named_and_only_them(planted):
     """``column_guidance`` at the default scale on every column gives the sample of
     ``guidance_scale`` alone exactly; ``customer.income`` at 1 weakens what income takes
     from the region (3 draws, as above) while the region keeps its spread."""
-    import hashlib
-
-    import pandas as pd
-
     tables, metadata, _, synth = planted
 
     def sample_hash(d: dict) -> str:
@@ -117,8 +115,6 @@ def test_calibrated_guidance_is_listed_and_used(planted):
             samples[name] = synth.sample(scale=1.0)['purchase']
     finally:
         synth.calibrate_guidance, synth.guidance_scale = True, 1.15
-    import pandas as pd
-
     pd.testing.assert_frame_equal(samples['on'], samples['on again'])
     pd.testing.assert_frame_equal(samples['off'], samples['none'])
     assert not samples['on'].equals(samples['alone'])

@@ -132,12 +132,14 @@ def _pair_score(
     if len(real_a) < 2:
         return None
     strength = pair_strength(kind_a, kind_b, real_a, real_b, bins)
-    syn_strength = pair_strength(kind_a, kind_b, syn_a, syn_b, bins) if len(syn_a) >= 2 else np.nan
     if kind_a == _NUMERIC and kind_b == _NUMERIC:
         if len(syn_a) == 0:
-            return 'pearson', strength, 0.0, syn_strength
+            return 'pearson', strength, 0.0, np.nan
         real_r, syn_r = _pearson(real_a, real_b), _pearson(syn_a, syn_b)
-        return 'pearson', strength, 1.0 - abs(real_r - syn_r) / 2.0, syn_strength
+        # |syn_r| is pair_strength's numeric measure, computed once.
+        return ('pearson', strength, 1.0 - abs(real_r - syn_r) / 2.0,
+                abs(syn_r) if len(syn_a) >= 2 else np.nan)
+    syn_strength = pair_strength(kind_a, kind_b, syn_a, syn_b, bins) if len(syn_a) >= 2 else np.nan
     real_ca, syn_ca = _discretize(kind_a, real_a, syn_a, bins)
     real_cb, syn_cb = _discretize(kind_b, real_b, syn_b, bins)
     if len(syn_a) == 0:
