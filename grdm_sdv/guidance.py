@@ -16,6 +16,12 @@ buried in the draw's noise). Each pair's strength is taken as linear in the scal
 column's scale is the least-squares one over its pairs, shrunk toward the default by how
 noisy it is (the two low draws tell the noise: with 10 parent rows, one draw of a pair's
 strength varies by ~0.04), within ``bounds``.
+
+A column's children of one parent also share what no parent column carries (F1: one race's
+driver standings rise with the season; one team's laps): each numerical child column is
+also paired with its parent's rows, its strength the standard deviation over parents of the
+children's mean (:func:`sibling_pairs`), so a column whose per-parent means spread too
+little (or too much) is calibrated even without a strong pair.
 """
 
 from __future__ import annotations
@@ -25,6 +31,20 @@ import pandas as pd
 
 #: The pairs of a :func:`~grdm_sdv.evaluation.k_hop_trends` frame, as calibration reads them.
 _KEY = ['path', 'table_a', 'column_a', 'table_b', 'column_b']
+
+
+def sibling_pairs(siblings: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~grdm_sdv.evaluation.sibling_structure`'s spread of children's means over
+    parents (in units of the real column's standard deviation), as pairs of a child column
+    with its parent's rows (one key up) in the form :func:`calibrated_scales` reads: how much
+    one parent's children share, which no parent column need carry."""
+    between = siblings[siblings['statistic'] == 'between_std']
+    return pd.DataFrame({
+        'hop': 1, 'path': between['child'] + '.' + between['foreign_key'],
+        'table_a': between['child'], 'column_a': between['column'],
+        'table_b': between['parent'], 'column_b': '(parent row)', 'metric': 'between_std',
+        'real_strength': between['real'], 'synthetic_strength': between['synthetic'],
+    })
 
 
 def calibrated_scales(low: pd.DataFrame, repeat: pd.DataFrame, high: pd.DataFrame,
@@ -37,7 +57,8 @@ def calibrated_scales(low: pd.DataFrame, repeat: pd.DataFrame, high: pd.DataFram
     Args:
         low, repeat, high: :func:`~grdm_sdv.evaluation.k_hop_trends` of the training data
             against a sample at ``scales[0]``, another at ``scales[0]`` (another random
-            stream) and one at ``scales[1]`` (``low``'s stream).
+            stream) and one at ``scales[1]`` (``low``'s stream), each with its
+            :func:`sibling_pairs` rows appended if any.
         default: the scale of a column whose pairs say nothing (``guidance_scale``); the
             estimate is shrunk toward it.
         bounds: the smallest and largest scale given.

@@ -52,7 +52,7 @@ from .data.schema import RelationalSchema
 from .data.summaries import fit_summaries, with_summaries
 from .data.tensors import KnownCells, TableTensors
 from .diffusion import MixedDiffusion
-from .guidance import calibrated_scales
+from .guidance import calibrated_scales, sibling_pairs
 from .nn.denoiser import HeteroDenoiser
 from .pipeline import generate
 from .structure import StructureModel
@@ -725,12 +725,14 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                             seeds: tuple[int, int] = (0, 1)) -> dict[tuple[str, str], float]:
         """``(table, column)`` -> guidance scale, calibrated on the training ``data``
         (:mod:`grdm_sdv.guidance`): three samples of its size, at ``scales[0]`` with each of
-        ``seeds`` and at ``scales[1]`` with the first, scored by ``k_hop_trends``. Draws from
-        its own seeds (the fit's seed and these), not from the sampling state."""
-        from .evaluation import k_hop_trends  # the evaluation module is not needed to sample
+        ``seeds`` and at ``scales[1]`` with the first, scored by ``k_hop_trends`` and by
+        ``sibling_structure``'s spread of children's means over parents. Draws from its own
+        seeds (the fit's seed and these), not from the sampling state, which it resets."""
+        from .evaluation import k_hop_trends, sibling_structure  # not needed to sample
 
         metadata = self._original_metadata
         fit_seed = self._fit_seed
+        self.reset_sampling()  # decoding's own random state (RDT): the same on every call
         runs = [(scales[0], seeds[0]), (scales[0], seeds[1]), (scales[1], seeds[0])]
         trends = []
         for w, k in tqdm(runs, desc='Calibrate guidance', disable=not self.verbose):
@@ -739,7 +741,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             n_rows, links, source = self._structure.sample(1.0, rng, link_matching=self.link_matching)
             sample = self._constrained(self._generate(n_rows, links, {}, seed, source=source,
                                                       guidance=w, verbose=False))
-            trends.append(k_hop_trends(data, sample, metadata, max_hops=2, seed=seed))
+            trends.append(pd.concat([k_hop_trends(data, sample, metadata, max_hops=2, seed=seed),
+                                     sibling_pairs(sibling_structure(data, sample, metadata))],
+                                    ignore_index=True))
         return calibrated_scales(*trends, scales=scales,
                                  default=check_guidance(self.guidance_scale, self._guidable))
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from grdm_sdv.guidance import calibrated_scales
+from grdm_sdv.datasets import make_planted_database
+from grdm_sdv.evaluation import sibling_structure
+from grdm_sdv.guidance import calibrated_scales, sibling_pairs
 
 
 def _trends(strengths: dict[tuple[str, str, str], float], real: dict) -> pd.DataFrame:
@@ -54,3 +57,24 @@ def test_nothing_to_calibrate():
     empty = pd.DataFrame(columns=['hop', 'path', 'table_a', 'column_a', 'table_b', 'column_b',
                                   'metric', 'real_strength', 'score', 'synthetic_strength'])
     assert calibrated_scales(empty, empty, empty, scales=(1.0, 1.3), default=1.15) == {}
+
+
+def test_sibling_pairs_carry_an_effect_siblings_share():
+    """The planted ``visits`` share a per-region effect no region column shows; shuffled
+    over customers they lose it: as sibling pairs, the real strength is well above the
+    shuffled one, and a column with only that pair is calibrated toward more guidance."""
+    real, metadata = make_planted_database(n_regions=30, seed=0)
+    rng = np.random.default_rng(0)
+    shuffled = {t: df.copy() for t, df in real.items()}
+    shuffled['customer']['visits'] = rng.permutation(real['customer']['visits'].to_numpy())
+    pairs = sibling_pairs(sibling_structure(real, shuffled, metadata))
+    visits = pairs[(pairs.table_a == 'customer') & (pairs.column_a == 'visits')].iloc[0]
+    assert visits.table_b == 'region' and visits.hop == 1
+    assert visits.real_strength > 0.5 and visits.synthetic_strength < 0.35, visits
+    # The same pair as calibration reads it: half the gap closed per 0.3 of scale.
+    low = pairs.assign(synthetic_strength=np.where(pairs.column_a == 'visits',
+                                                   visits.synthetic_strength, pairs.real_strength))
+    gap = visits.real_strength - visits.synthetic_strength
+    high = low.assign(synthetic_strength=low.synthetic_strength + (low.column_a == 'visits') * gap / 2)
+    scales = calibrated_scales(low, low, high, scales=(1.0, 1.3), default=1.15, bounds=(1.0, 2.0))
+    assert scales[('customer', 'visits')] == pytest.approx(1.6)
