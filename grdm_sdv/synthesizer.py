@@ -168,7 +168,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             (``docs/fidelity.md``). Read when sampling; over the calibrated scales.
             (default: ``None``)
         calibrate_guidance: after training, give each column with strong cross-table pairs
-            its own guidance scale, calibrated on the training data (``grdm_sdv.guidance``:
+            (or whose children's means spread over their parents unlike the real ones) its
+            own guidance scale, calibrated on the training data (``grdm_sdv.guidance``:
             three extra samples of the training size; listed by
             ``get_info()['calibrated_guidance']``); ``guidance_scale`` stays the scale of
             the other columns. Done by ``fit`` (``fit_processed_data`` has no tables to
