@@ -99,12 +99,14 @@ def test_column_guidance_guides_the_columns_named_and_only_them(planted):
 
 def test_calibrated_guidance_is_listed_and_used(planted):
     """The fit calibrates the columns with strong cross-table pairs (income on the region,
-    the purchases' amount on the customer and the region), within the bounds, and sampling
+    the purchases' amount on the customer and the region) and those whose children's means
+    spread over their parents (the visits, a per-region effect in no region column), within
+    the bounds, and sampling
     uses them; ``calibrate_guidance=False`` samples with ``guidance_scale`` alone, and
     ``guidance_scale=1`` switches guidance off everywhere."""
     tables, metadata, _, synth = planted
     calibrated = synth.get_info()['calibrated_guidance']
-    assert {'customer.income', 'purchase.amount'} <= set(calibrated), calibrated
+    assert {'customer.income', 'purchase.amount', 'customer.visits'} <= set(calibrated), calibrated
     assert all(1.0 <= w <= 1.5 for w in calibrated.values()), calibrated
     samples = {}
     try:
