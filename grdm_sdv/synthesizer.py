@@ -696,7 +696,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         given = check_column_guidance(self.column_guidance, self.metadata, float(self._guidable))
         columns = {}
         if self.calibrate_guidance and default != 1:  # guidance_scale=1 switches guidance off
-            for (table, column), w in getattr(self, '_calibrated_guidance', {}).items():
+            for (table, column), w in self._calibrated_guidance.items():
                 columns.setdefault(table, {})[column] = w
         for table, scales in given.items():  # the user's scales over the calibrated ones
             columns.setdefault(table, {}).update(scales)
@@ -834,7 +834,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             info['child_places'] = self._child_places_info()
             info['child_summaries'] = self._child_summaries_info()
             info['calibrated_guidance'] = {f'{t}.{c}': round(w, 3) for (t, c), w in
-                                           getattr(self, '_calibrated_guidance', {}).items()}
+                                           self._calibrated_guidance.items()}
         return info
 
     def _child_summaries_info(self) -> list[str]:

@@ -101,9 +101,8 @@ def test_calibrated_guidance_is_listed_and_used(planted):
     """The fit calibrates the columns with strong cross-table pairs (income on the region,
     the purchases' amount on the customer and the region) and those whose children's means
     spread over their parents (the visits, a per-region effect in no region column), within
-    the bounds, and sampling
-    uses them; ``calibrate_guidance=False`` samples with ``guidance_scale`` alone, and
-    ``guidance_scale=1`` switches guidance off everywhere."""
+    the bounds, and sampling uses them; ``calibrate_guidance=False`` samples with
+    ``guidance_scale`` alone, and ``guidance_scale=1`` switches guidance off everywhere."""
     tables, metadata, _, synth = planted
     calibrated = synth.get_info()['calibrated_guidance']
     assert {'customer.income', 'purchase.amount', 'customer.visits'} <= set(calibrated), calibrated
