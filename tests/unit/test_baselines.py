@@ -197,3 +197,21 @@ def test_demo_dependencies_sampling_settings_parse():
     for bad in ('steps=10', 'guidance_scale', 'nonsense=1'):  # steps is a training parameter
         with pytest.raises(SystemExit):
             _parse_setting(ap, bad)
+
+
+def test_demo_dependencies_gap_summary_and_noise_floor():
+    import numpy as np
+
+    from benchmarks.demo_dependencies import FLOOR_SEED, gap_summary, strengths
+    from grdm_sdv.datasets import DEMO_DEPENDENCIES, make_demo_database
+
+    real = np.array([0.8, 0.4])
+    draws = np.array([[0.7, 0.45], [0.85, 0.4]])  # worst per draw 0.1 and 0.05; mean gap -0.025 / 0.025
+    per_draw, of_mean = gap_summary(draws, real)
+    assert per_draw == pytest.approx(0.075) and of_mean == pytest.approx(0.025)
+    # The floor's databases are the generator's own, with other seeds than the real one's:
+    # each planted strength is well above zero in them and they differ from the real one.
+    tables, metadata = make_demo_database(120, seed=0)
+    other = strengths(*make_demo_database(120, seed=FLOOR_SEED))
+    assert other.shape == (len(DEMO_DEPENDENCIES),) and (other > 0.2).all()
+    assert not np.allclose(other, strengths(tables, metadata))
