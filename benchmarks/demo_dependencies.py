@@ -34,7 +34,7 @@ from grdm_sdv.evaluation import column_spread, cross_table_dependence
 
 from ._fits import SAMPLING_PARAMS, SharedFit
 
-#: Seeds of the noise floor's databases start here (far from the seeds a run is given).
+#: Seeds of the noise floor's databases start here (the run's own seed is skipped).
 FLOOR_SEED = 10_000
 
 
@@ -77,8 +77,9 @@ def _run_seed(args: argparse.Namespace, seed: int, settings: list[dict]) -> None
     real = strengths(tables, metadata)
     rows, spreads = {}, {}
     if args.floor:
+        others = [k for k in range(FLOOR_SEED, FLOOR_SEED + args.floor + 1) if k != seed][:args.floor]
         rows[f'generator x{args.floor} (floor)'] = np.stack([
-            strengths(*make_demo_database(args.customers, seed=FLOOR_SEED + k)) for k in range(args.floor)])
+            strengths(*make_demo_database(args.customers, seed=k)) for k in others])
 
     steps = {} if args.steps is None else {'steps': args.steps}
     fits = SharedFit()  # a --sampling setting samples the fit just made, from the same state
