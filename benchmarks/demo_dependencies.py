@@ -43,6 +43,12 @@ def strengths(tables: dict, metadata) -> np.ndarray:
     return np.array([cross_table_dependence(tables, metadata, a, d) for _, a, d in DEMO_DEPENDENCIES])
 
 
+def floor_seeds(seed: int, n: int) -> list[int]:
+    """Seeds of the noise floor's ``n`` databases: from :data:`FLOOR_SEED` on, without ``seed``
+    (the real database's own)."""
+    return [k for k in range(FLOOR_SEED, FLOOR_SEED + n + 1) if k != seed][:n]
+
+
 def gap_summary(draws: np.ndarray, real: np.ndarray) -> tuple[float, float]:
     """``(mean over draws of the worst |gap| of a draw, worst |gap| of the draws' mean)``."""
     return float(np.abs(draws - real).max(1).mean()), float(np.abs(draws.mean(0) - real).max())
@@ -77,9 +83,8 @@ def _run_seed(args: argparse.Namespace, seed: int, settings: list[dict]) -> None
     real = strengths(tables, metadata)
     rows, spreads = {}, {}
     if args.floor:
-        others = [k for k in range(FLOOR_SEED, FLOOR_SEED + args.floor + 1) if k != seed][:args.floor]
         rows[f'generator x{args.floor} (floor)'] = np.stack([
-            strengths(*make_demo_database(args.customers, seed=k)) for k in others])
+            strengths(*make_demo_database(args.customers, seed=k)) for k in floor_seeds(seed, args.floor)])
 
     steps = {} if args.steps is None else {'steps': args.steps}
     fits = SharedFit()  # a --sampling setting samples the fit just made, from the same state
@@ -88,7 +93,8 @@ def _run_seed(args: argparse.Namespace, seed: int, settings: list[dict]) -> None
         _, first, fit_s, sample_s = fits.sample(metadata, tables, params)
         draws = [first] + [fits.redraw() for _ in range(args.draws - 1)]
         rows[label] = np.stack([strengths(syn, metadata) for syn in draws])
-        spreads[label] = np.mean([column_spread(tables, syn, metadata)['ratio'].to_numpy() for syn in draws], 0)
+        frames = [column_spread(tables, syn, metadata) for syn in draws]
+        spreads[label] = frames[0].assign(ratio=np.mean([f['ratio'].to_numpy() for f in frames], 0))
         return fit_s, sample_s
 
     for k in args.hops:
@@ -109,11 +115,11 @@ def _run_seed(args: argparse.Namespace, seed: int, settings: list[dict]) -> None
     print('| | worst gap per draw (mean over draws) | | | ' + ' | '.join(f'{s[0]:.3f}' for s in summaries) + ' |')
     if many:
         print('| | worst gap of the mean over draws | | | ' + ' | '.join(f'{s[1]:.3f}' for s in summaries) + ' |')
-    columns = column_spread(tables, tables, metadata)
     print('\n| column | ' + ' | '.join(spreads) + ' |  (synthetic std / real std)')
     print('|---' * (1 + len(spreads)) + '|')
-    for i, r in enumerate(columns.itertuples()):
-        print(f'| {r.table}.{r.column} | ' + ' | '.join(f'{s[i]:.3f}' for s in spreads.values()) + ' |')
+    first = next(iter(spreads.values()))
+    for i, r in enumerate(first.itertuples()):
+        print(f'| {r.table}.{r.column} | ' + ' | '.join(f"{s['ratio'].iloc[i]:.3f}" for s in spreads.values()) + ' |')
 
 
 def _cell(values: np.ndarray, many: bool) -> str:

@@ -202,7 +202,7 @@ def test_demo_dependencies_sampling_settings_parse():
 def test_demo_dependencies_gap_summary_and_noise_floor():
     import numpy as np
 
-    from benchmarks.demo_dependencies import FLOOR_SEED, gap_summary, strengths
+    from benchmarks.demo_dependencies import FLOOR_SEED, floor_seeds, gap_summary, strengths
     from grdm_sdv.datasets import DEMO_DEPENDENCIES, make_demo_database
 
     real = np.array([0.8, 0.4])
@@ -215,3 +215,5 @@ def test_demo_dependencies_gap_summary_and_noise_floor():
     other = strengths(*make_demo_database(120, seed=FLOOR_SEED))
     assert other.shape == (len(DEMO_DEPENDENCIES),) and (other > 0.2).all()
     assert not np.allclose(other, strengths(tables, metadata))
+    assert floor_seeds(0, 3) == [FLOOR_SEED, FLOOR_SEED + 1, FLOOR_SEED + 2]
+    assert floor_seeds(FLOOR_SEED + 1, 3) == [FLOOR_SEED, FLOOR_SEED + 2, FLOOR_SEED + 3]  # never its own
