@@ -10,8 +10,9 @@ is N(0, 1) in the model's space, up to ties: sklearn's transform puts a run of t
 one point and the smallest and largest values at +-5.2 (F1: 75% of ``result.points`` are 0,
 all at -5.2), where a matched sample spreads them over their quantiles. Dequantizing the
 training values was measured and not kept (``docs/fidelity.md``). Here the generated values
-of a column are replaced by a stratified draw from N(0, 1) put in the generated values' order: the ``i``-th smallest
-generated value becomes ``ndtri((i + u) / n)`` with ``u ~ U(0, 1)``. The ranks, and with
+of a column are replaced by a stratified draw from N(0, 1) put in the generated values'
+order: the ``i``-th smallest generated value becomes ``ndtri((i + u) / n)`` with
+``u ~ U(0, 1)``. The ranks, and with
 them every ordering the model learned across rows and tables, are kept; only the spread
 and shape come from the training data. Decoded through the quantile transform this is the
 training column's own distribution (the quantile interpolation's, between training values).
