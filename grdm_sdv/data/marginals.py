@@ -12,10 +12,10 @@ all at -5.2), where a matched sample spreads them over their quantiles. Dequanti
 training values was measured and not kept (``docs/fidelity.md``). Here the generated values
 of a column are replaced by a stratified draw from N(0, 1) put in the generated values'
 order: the ``i``-th smallest generated value becomes ``ndtri((i + u) / n)`` with
-``u ~ U(0, 1)``. The ranks, and with
-them every ordering the model learned across rows and tables, are kept; only the spread
-and shape come from the training data. Decoded through the quantile transform this is the
-training column's own distribution (the quantile interpolation's, between training values).
+``u ~ U(0, 1)``. The ranks, and with them every ordering the model learned across rows and
+tables, are kept; only the spread and shape come from the training data. Decoded through
+the quantile transform this is the training column's own distribution (the quantile
+interpolation's, between training values).
 The synthesizer matches each table at the step its own chain ends
 (:func:`~grdm_sdv.pipeline.generate`'s ``finish``), so the tables still being denoised (its
 children, under ``parent_lead``) see its matched values.
