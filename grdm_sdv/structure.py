@@ -22,6 +22,14 @@ pointing at the table), and per child table the null rate of each foreign key. S
   (anchor, secondary) ones, are reduced by degree-preserving swaps (with rows nearby in
   the matching order) until they are no more frequent than in the real data.
 
+A table with one foreign key, into a top-level table, whose rows have places on co-parent
+axes (F1's ``race`` under ``circuit``: a race's place is its era) is *nested*
+(:meth:`StructureModel.sample`'s ``nest``): its generated rows, each with its source's
+counts and places, are dealt again among their parents, every parent keeping its number of
+children, so that a parent's children sit on the first principal axis of those places
+around the mean and with the spread of the children of the real row the parent copied (a
+generated circuit hosts races of one era, as real ones do, not races of every era).
+
 Every synthetic row of a table with children copies a real row (its *source*); its places on
 the co-parent axes (:meth:`StructureModel.positions`) are that row's, so the attribute model
 can be given them as structural inputs, as it is given the child counts.
@@ -51,6 +59,7 @@ class StructureModel:
         null_primary: child table -> rows with a null primary FK per primary-parent row.
         dup_rate: fk name -> share of rows whose (primary, this) parent pair repeats.
         axes: secondary fk name -> its co-parent axis, in matching order.
+        nests: nested child table -> how its rows are dealt among their parents (:class:`Nest`).
     """
 
     schema: RelationalSchema
@@ -61,6 +70,7 @@ class StructureModel:
     null_primary: dict[str, float] = field(default_factory=dict)
     dup_rate: dict[str, float] = field(default_factory=dict)
     axes: dict[str, CoParentAxis] = field(default_factory=dict)
+    nests: dict[str, 'Nest'] = field(default_factory=dict)
 
     def fit(self, n_rows: dict[str, int], links: dict[str, np.ndarray]) -> 'StructureModel':
         """Learn the structure.
@@ -95,7 +105,33 @@ class StructureModel:
                     continue
                 self.dup_rate[fk.name] = _dup_rate(links[prim.name], links[fk.name])
             self._fit_axes(fks, prim, n_rows, links)
+        self._fit_nests(links)
         return self
+
+    def _fit_nests(self, links: dict[str, np.ndarray]) -> None:
+        """The nested tables (module docstring): one foreign key, into a top-level table, and
+        places on co-parent axes; at least ``MIN_NEST_PARENTS`` parents with 2 or more
+        children. A row's place is the first principal component of its places (normal
+        scores, standardised); each real parent keeps the mean and spread of its children's."""
+        s, positions = self.schema, self.positions()
+        for t, p in positions.items():
+            fks = s.parents_of(t)
+            if len(fks) != 1 or s.parents_of(fks[0].parent) or len(p) < 2:
+                continue
+            link = links[fks[0].name]
+            ok = link >= 0
+            n_parent = self.n_rows[fks[0].parent]
+            count = np.bincount(link[ok], minlength=n_parent)
+            if (count >= 2).sum() < MIN_NEST_PARENTS:
+                continue
+            sd = p.std(0)
+            z = (p - p.mean(0)) / np.where(sd > 1e-9, sd, 1.0)
+            place = z @ np.linalg.svd(z, full_matrices=False)[2][0]
+            total = np.bincount(link[ok], weights=place[ok], minlength=n_parent)
+            square = np.bincount(link[ok], weights=place[ok] ** 2, minlength=n_parent)
+            mean = total / np.maximum(count, 1)
+            spread = np.sqrt(np.maximum(square / np.maximum(count, 1) - mean ** 2, 0.0))
+            self.nests[t] = Nest(fks[0].name, place, mean, spread)
 
     def _fit_axes(self, fks, prim, n_rows, links) -> None:
         """Each secondary FK's co-parent axis with its anchor, an FK matched before it.
@@ -154,6 +190,7 @@ class StructureModel:
         fixed_rows: dict[str, int] | None = None,
         fixed_links: dict[str, np.ndarray] | None = None,
         link_matching: str = 'places',
+        nest: bool = True,
     ) -> tuple[dict[str, int], dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Sample a new graph.
 
@@ -167,6 +204,9 @@ class StructureModel:
                 (:mod:`grdm_sdv.coparents`) and, where :meth:`fit_places` gave an axis
                 places, by them within blocks of the axis; ``'axis'``: along the axes only
                 (0.2.7-0.2.12); ``'random'``: plain stub matching (0.2.6).
+            nest: deal the rows of each nested table (``nests``) among their parents by
+                place (module docstring; not where the table or its parent is in
+                ``fixed_rows``, nor with ``link_matching='random'``).
 
         Returns:
             ``(n_rows, links, source)``: the first two in the form :meth:`fit` takes;
@@ -213,6 +253,11 @@ class StructureModel:
                     deg_syn[t] = real_deg[source[t]]
             else:
                 deg_syn[t] = real_deg[:0].reshape(n, 0) if n == 0 else np.zeros((n, 0), np.int64)
+        if nest and link_matching != 'random':
+            for t, nested in getattr(self, 'nests', {}).items():  # none in files before 0.2.19
+                parent = self.schema.foreign_key(nested.fk).parent
+                if t in source and parent in source and not (fixed_rows and {t, parent} & set(fixed_rows)):
+                    links[nested.fk] = nested.deal(links[nested.fk], source[t], source[parent], rng)
         return n_syn, links, source
 
     def _sides(self) -> list[tuple[tuple[ForeignKey, np.ndarray], tuple[ForeignKey, np.ndarray]]]:
@@ -328,6 +373,43 @@ class StructureModel:
             # in 0.2.8), then the primary's pairs again.
             out = _reduce_duplicates(links[anchor.name], out, axis.repeat, rng, order)
             out = _reduce_duplicates(links[primary], out, self.dup_rate.get(fk.name, 1.0), rng, order)
+        return out
+
+
+#: A table is nested only when at least this many real parents have 2 or more children.
+MIN_NEST_PARENTS = 10
+
+
+@dataclass
+class Nest:
+    """How a nested table's rows are dealt among their parents (:class:`StructureModel`).
+
+    Attributes:
+        fk: the table's one foreign key (``ForeignKey.name``).
+        place: each real row's place (first principal component of its co-parent places).
+        mean, spread: per real parent row, the mean and spread of its children's places.
+    """
+
+    fk: str
+    place: np.ndarray
+    mean: np.ndarray
+    spread: np.ndarray
+
+    def deal(self, link: np.ndarray, source: np.ndarray, parent_source: np.ndarray,
+             rng: np.random.Generator) -> np.ndarray:
+        """``link`` with its parents dealt again among the same rows (each parent keeps its
+        number of children): every child slot of a parent draws a key around that parent's
+        source's mean place (its spread times N(0, 1)), and the rows, in the order of
+        their sources' places, take the slots in the order of their keys."""
+        out = link.copy()
+        rows = np.flatnonzero(link >= 0)
+        if len(rows) < 2:
+            return out
+        parents = link[rows]
+        src = parent_source[parents]
+        key = self.mean[src] + self.spread[src] * rng.standard_normal(len(rows))
+        slots = parents[np.lexsort((rng.random(len(rows)), key))]
+        out[rows[np.lexsort((rng.random(len(rows)), self.place[source[rows]]))]] = slots
         return out
 
 

@@ -259,6 +259,16 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             ``sample_from_structure``) put every row in the middle (0). Decided at fit;
             listed by ``get_info()['child_places']``. Measured in ``docs/fidelity.md``.
             (default: ``True``)
+        nested_places: where a table has one foreign key, into a top-level table, and its
+            rows have places on co-parent axes (F1's ``race`` under ``circuit``: a race's
+            place is its era), deal its generated rows among their parents so that each
+            parent's children sit around the place, and with the spread, of the children of
+            the real row the parent copied its child count from (a generated circuit hosts
+            races of one era, as real circuits do, instead of races of every era). Every
+            parent keeps its number of children and every row its source's child counts and
+            places. Tables found at fit are listed by ``get_info()['nested_tables']``. Read
+            when sampling; a no-op where no table qualifies (files saved before 0.2.19 have
+            none). Measured in ``docs/fidelity.md``. (default: ``True``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
     """
@@ -306,6 +316,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         link_matching: str = 'places',
         axis_positions: bool = True,
         child_places: bool = True,
+        nested_places: bool = True,
     ) -> None:
         check_params(steps=steps, batch_size=batch_size, n_hops=n_hops, hidden_dim=hidden_dim,
                       num_timesteps=num_timesteps, sampling_steps=sampling_steps,
@@ -318,7 +329,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                       rank_columns=rank_columns,
                       match_marginals=match_marginals, sibling_templates=sibling_templates,
                       follower_columns=follower_columns, link_matching=link_matching,
-                      axis_positions=axis_positions, child_places=child_places)
+                      axis_positions=axis_positions, child_places=child_places,
+                      nested_places=nested_places)
         check_guidance(guidance_scale, context_dropout)
         super().__init__(metadata, locales=locales)
         check_column_guidance(column_guidance, self.metadata, context_dropout)
@@ -353,6 +365,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self.link_matching = link_matching
         self.axis_positions = axis_positions
         self.child_places = child_places
+        self.nested_places = nested_places
         self._position_widths: dict[str, int] = {}
         self._child_places: ChildPlaces | None = None
         self._rank_columns: list[RankColumn] = []
@@ -569,7 +582,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         check_params(link_matching=self.link_matching)  # read here: it may be set after fit
         start = time.perf_counter()
         n_rows, links, source = self._structure.sample(scale, rng, fixed_rows, fixed_links,
-                                                       self.link_matching)
+                                                       self.link_matching, self.nested_places)
         timings = {'structure': time.perf_counter() - start}
         known = {t: self._known_all(t, df) for t, df in fixed.items()}
         for table, values in conditions.items():
@@ -739,7 +752,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         for w, k in tqdm(runs, desc='Calibrate guidance', disable=not self.verbose):
             seed = (fit_seed + 7919 * (k + 1)) % (2**31 - 1)  # streams apart from the fit's own
             rng = np.random.default_rng(seed)
-            n_rows, links, source = self._structure.sample(1.0, rng, link_matching=self.link_matching)
+            n_rows, links, source = self._structure.sample(1.0, rng, link_matching=self.link_matching,
+                                                           nest=self.nested_places)
             sample = self._constrained(self._generate(n_rows, links, {}, seed, source=source,
                                                       guidance=w, verbose=False))
             trends.append(pd.concat([k_hop_trends(data, sample, metadata, max_hops=2, seed=seed),
@@ -832,6 +846,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             info['co_parent_axes'] = self._structure_axes()
             info['axis_positions'] = dict(self._position_widths)
             info['child_places'] = self._child_places_info()
+            info['nested_tables'] = [
+                f'{t} among its {self._schema.foreign_key(n.fk).parent} rows by place'
+                for t, n in getattr(self._structure, 'nests', {}).items()]
             info['child_summaries'] = self._child_summaries_info()
             info['calibrated_guidance'] = {f'{t}.{c}': round(w, 3) for (t, c), w in
                                            self._calibrated_guidance.items()}
@@ -903,6 +920,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         # Files saved before 0.2.12 were fitted without child places.
         state.setdefault('child_places', False)
         state.setdefault('_child_places', None)
+        # Files saved before 0.2.19 deal no table's rows among their parents by place.
+        state.setdefault('nested_places', False)
         self.__dict__.update(state)
 
     def save(self, filepath: str) -> None:

@@ -40,7 +40,8 @@ def check_params(**params) -> None:
             if not isinstance(value, (bool, np.bool_)) and value != 'numerical':
                 bad.append(f"'{name}'={value!r} (True, False or 'numerical')")
         elif name in ('torch_compile', 'child_summaries', 'rank_columns', 'sibling_templates',
-                      'calibrate_guidance', 'follower_columns', 'axis_positions', 'child_places'):
+                      'calibrate_guidance', 'follower_columns', 'axis_positions', 'child_places',
+                      'nested_places'):
             if not isinstance(value, (bool, np.bool_)):
                 bad.append(f"'{name}'={value!r} (True or False)")
         elif name == 'learning_rate':

@@ -106,7 +106,8 @@ class ShardedSampling:
         seed = self._sharded_seed(output_folder_path, seed, rank, world)
         schema = self._schema
         n_rows, links, source = self._structure.sample(float(scale), np.random.default_rng(seed),
-                                                       link_matching=self.link_matching)
+                                                       link_matching=self.link_matching,
+                                                       nest=self.nested_places)
         positions = self._positions(n_rows, links, source)
         del source  # held no longer than needed: one integer per row of every parent table
         # Held for the whole run: int32 halves the one thing that grows with the database.
