@@ -15,6 +15,12 @@ SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / 'shared' / 'datas
 TINY = dict(steps=40, batch_size=128, hidden_dim=32, n_hops=1, sampling_steps=10, verbose=False)
 
 
+def draw_columns(weight: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One column per row of ``weight`` (``n x k``, non-negative), drawn in proportion to the
+    row's weights (planted databases: a result's driver among those of its race's era)."""
+    return (weight.cumsum(1) / weight.sum(1, keepdims=True) > rng.random((len(weight), 1))).argmax(1)
+
+
 @pytest.fixture(autouse=True)
 def _quiet_warnings():
     with warnings.catch_warnings():

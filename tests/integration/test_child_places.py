@@ -11,7 +11,7 @@ from sdv.metadata import Metadata
 from grdm_sdv import GRDMSynthesizer
 from grdm_sdv.sharding import read_sharded
 
-from ..conftest import TINY, assert_integrity
+from ..conftest import TINY, assert_integrity, draw_columns
 
 
 def _skills_database(seed: int = 0):
@@ -110,7 +110,7 @@ def _teams_database(seed: int = 0):
     team = np.repeat(np.arange(n_team), rng.integers(15, 40, n_team))
     near = np.abs(team_era[team][:, None] - driver_era[None, :]) < 0.15
     weight = near * np.exp(0.8 * strength[team][:, None] * skill[None, :]) + 1e-12
-    driver = (weight.cumsum(1) / weight.sum(1, keepdims=True) > rng.random((len(team), 1))).argmax(1)
+    driver = draw_columns(weight, rng)
     n = len(team)
     tables = {
         'team': pd.DataFrame({'team_id': np.arange(n_team), 'country': rng.choice(['GB', 'IT'], n_team)}),

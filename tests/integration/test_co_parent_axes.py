@@ -14,7 +14,7 @@ from grdm_sdv import GRDMSynthesizer
 from grdm_sdv.coparents import fit_axis
 from grdm_sdv.sharding import read_sharded
 
-from ..conftest import TINY, assert_integrity
+from ..conftest import TINY, assert_integrity, draw_columns
 
 
 def _eras_database(seed: int = 0):
@@ -27,7 +27,7 @@ def _eras_database(seed: int = 0):
     result_race = np.repeat(np.arange(n_race), per_race)
     active = np.abs(year[result_race][:, None] - (start[None, :] + 2)) <= 3
     weight = active + 1e-9
-    driver = (weight.cumsum(1) / weight.sum(1, keepdims=True) > rng.random((len(result_race), 1))).argmax(1)
+    driver = draw_columns(weight, rng)
     tables = {
         'race': pd.DataFrame({'race_id': np.arange(n_race), 'year': year}),
         'driver': pd.DataFrame({'driver_id': np.arange(n_driver),

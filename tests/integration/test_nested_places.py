@@ -10,7 +10,7 @@ from sdv.metadata import Metadata
 
 from grdm_sdv import GRDMSynthesizer
 
-from ..conftest import TINY, assert_integrity
+from ..conftest import TINY, assert_integrity, draw_columns
 
 
 def _eras_database(seed: int = 0):
@@ -24,7 +24,7 @@ def _eras_database(seed: int = 0):
     result_race = np.repeat(np.arange(n_race), rng.integers(4, 10, n_race))
     near = np.abs(race_era[result_race][:, None] - driver_era[None, :]) < 0.05
     weight = near + 1e-9
-    driver = (weight.cumsum(1) / weight.sum(1, keepdims=True) > rng.random((len(result_race), 1))).argmax(1)
+    driver = draw_columns(weight, rng)
     tables = {
         'circuit': pd.DataFrame({'circuit_id': np.arange(n_circ), 'lat': 50 * circ_era + rng.normal(size=n_circ)}),
         'race': pd.DataFrame({'race_id': np.arange(n_race), 'circuit_id': race_circ,

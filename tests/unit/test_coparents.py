@@ -8,6 +8,8 @@ from grdm_sdv.coparents import fit_axis, normal_scores
 from grdm_sdv.data.schema import RelationalSchema
 from grdm_sdv.structure import StructureModel
 
+from ..conftest import draw_columns
+
 
 def _schema(extra_fk: bool = False):
     rel = [
@@ -34,7 +36,7 @@ def _eras(seed: int = 0, extra_fk: bool = False):
     # Each result's driver: one of those whose era is within 0.05 of the race's.
     near = np.abs(race_era[result_race][:, None] - driver_era[None, :]) < (2 if extra_fk else 0.05)
     weight = near + 1e-9
-    pick = (weight.cumsum(1) / weight.sum(1, keepdims=True) > rng.random((len(result_race), 1))).argmax(1)
+    pick = draw_columns(weight, rng)
     schema = _schema(extra_fk)
     fk = {(f.child, f.column): f.name for f in schema.foreign_keys}
     null = rng.random(len(pick)) < 0.05
@@ -257,7 +259,7 @@ def _strengths(seed: int = 0):
     result_team = np.repeat(np.arange(n_team), rng.integers(20, 60, n_team))
     near = np.abs(team_era[result_team][:, None] - driver_era[None, :]) < 0.1
     weight = near * np.exp(0.7 * team_str[result_team][:, None] * driver_str[None, :]) + 1e-12
-    pick = (weight.cumsum(1) / weight.sum(1, keepdims=True) > rng.random((len(result_team), 1))).argmax(1)
+    pick = draw_columns(weight, rng)
     rel = [{'parent_table_name': p, 'parent_primary_key': 'id', 'child_table_name': 'result',
             'child_foreign_key': f'{p}_id'} for p in ('team', 'driver')]
     schema = RelationalSchema.from_metadata_dict(

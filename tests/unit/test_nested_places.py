@@ -5,6 +5,8 @@ import numpy as np
 from grdm_sdv.data.schema import RelationalSchema
 from grdm_sdv.structure import StructureModel
 
+from ..conftest import draw_columns
+
 
 def _schema():
     rel = [
@@ -29,7 +31,7 @@ def _circuits(seed: int = 0):
     result_race = np.repeat(np.arange(n_race), per_race)
     near = np.abs(race_era[result_race][:, None] - driver_era[None, :]) < 0.05
     weight = near + 1e-9
-    pick = (weight.cumsum(1) / weight.sum(1, keepdims=True) > rng.random((len(result_race), 1))).argmax(1)
+    pick = draw_columns(weight, rng)
     schema = _schema()
     fk = {(f.child, f.column): f.name for f in schema.foreign_keys}
     links = {fk[('race', 'circuit_id')]: race_circ, fk[('result', 'race_id')]: result_race,
