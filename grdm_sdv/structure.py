@@ -116,7 +116,7 @@ class StructureModel:
         s, positions = self.schema, self.positions()
         for t, p in positions.items():
             fks = s.parents_of(t)
-            if len(fks) != 1 or s.parents_of(fks[0].parent) or len(p) < 2:
+            if len(fks) != 1 or s.parents_of(fks[0].parent):
                 continue
             link = links[fks[0].name]
             ok = link >= 0
