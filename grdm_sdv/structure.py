@@ -60,8 +60,6 @@ class StructureModel:
         dup_rate: fk name -> share of rows whose (primary, this) parent pair repeats.
         axes: secondary fk name -> its co-parent axis, in matching order.
         nests: nested child table -> how its rows are dealt among their parents (:class:`Nest`).
-        nest_places: whether the parent of each nested table has a place among the
-            co-parent places (:meth:`positions`; set by :meth:`fit`, False in older files).
     """
 
     schema: RelationalSchema
@@ -73,7 +71,6 @@ class StructureModel:
     dup_rate: dict[str, float] = field(default_factory=dict)
     axes: dict[str, CoParentAxis] = field(default_factory=dict)
     nests: dict[str, 'Nest'] = field(default_factory=dict)
-    nest_places: bool = False
 
     def fit(self, n_rows: dict[str, int], links: dict[str, np.ndarray]) -> 'StructureModel':
         """Learn the structure.
@@ -109,7 +106,6 @@ class StructureModel:
                 self.dup_rate[fk.name] = _dup_rate(links[prim.name], links[fk.name])
             self._fit_axes(fks, prim, n_rows, links)
         self._fit_nests(links)
-        self.nest_places = True
         return self
 
     def _fit_nests(self, links: dict[str, np.ndarray]) -> None:
@@ -130,11 +126,12 @@ class StructureModel:
                 continue
             sd = p.std(0)
             z = (p - p.mean(0)) / np.where(sd > 1e-9, sd, 1.0)
-            loading = np.linalg.svd(z, full_matrices=False)[2][0]
-            place = z @ loading
-            mean, spread = _group_moments(place, link, n_parent)
-            self.nests[t] = Nest(fks[0].name, place, mean, spread,
-                                 (p.mean(0), np.where(sd > 1e-9, sd, 1.0), loading))
+            place = z @ np.linalg.svd(z, full_matrices=False)[2][0]
+            total = np.bincount(link[ok], weights=place[ok], minlength=n_parent)
+            square = np.bincount(link[ok], weights=place[ok] ** 2, minlength=n_parent)
+            mean = total / np.maximum(count, 1)
+            spread = np.sqrt(np.maximum(square / np.maximum(count, 1) - mean ** 2, 0.0))
+            self.nests[t] = Nest(fks[0].name, place, mean, spread)
 
     def _fit_axes(self, fks, prim, n_rows, links) -> None:
         """Each secondary FK's co-parent axis with its anchor, an FK matched before it.
@@ -276,15 +273,7 @@ class StructureModel:
         for sides in self._sides():
             for fk, _ in sides:
                 widths[fk.parent] = widths.get(fk.parent, 0) + 1
-        for parent, _ in self._nest_parents():
-            widths[parent] = widths.get(parent, 0) + 1
         return widths
-
-    def _nest_parents(self) -> list[tuple[str, 'Nest']]:
-        """``(parent table, nest)`` of each nested table whose parent has a place (``nest_places``)."""
-        if not getattr(self, 'nest_places', False):  # files before 0.2.20
-            return []
-        return [(self.schema.foreign_key(n.fk).parent, n) for n in getattr(self, 'nests', {}).values()]
 
     def positions(self, source: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """Each row's place on every co-parent axis its table is a parent on.
@@ -303,16 +292,7 @@ class StructureModel:
             for fk, scores in sides:
                 col = normal_scores(scores)
                 cols.setdefault(fk.parent, []).append(col if source is None else col[source[fk.parent]])
-        for parent, nest in self._nest_parents():
-            count = self.degrees[parent][:, self._child_column(nest.fk)]
-            col = nest.parent_places(nest.mean, count)
-            cols.setdefault(parent, []).append(col if source is None else col[source[parent]])
         return {t: np.stack(c, 1).astype(np.float32) for t, c in cols.items()}
-
-    def _child_column(self, fk_name: str) -> int:
-        """The column of ``degrees[parent]`` that counts the children along ``fk_name``."""
-        fk = self.schema.foreign_key(fk_name)
-        return self.schema.children_of(fk.parent).index(fk)
 
     def positions_of(self, n_rows: dict[str, int], links: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The places of the rows of a graph given, not sampled (keys and links of user data).
@@ -346,12 +326,6 @@ class StructureModel:
             for (f, _), x in zip(sides, given or (None, None)):
                 col = np.zeros(n_rows[f.parent]) if sign == 0 else normal_scores(sign * x)
                 cols.setdefault(f.parent, []).append(col)
-        for parent, nest in self._nest_parents():
-            t = self.schema.foreign_key(nest.fk).child
-            link = np.asarray(links[nest.fk])
-            mean, _ = _group_moments(nest.project(np.stack(cols[t], 1)), link, n_rows[parent])
-            count = np.bincount(link[link >= 0], minlength=n_rows[parent])
-            cols.setdefault(parent, []).append(nest.parent_places(mean, count))
         return {t: np.stack(c, 1).astype(np.float32) for t, c in cols.items()}
 
     def _match(self, fk, n, n_syn, deg_syn, links, rng, axis, source, primary,
@@ -414,30 +388,12 @@ class Nest:
         fk: the table's one foreign key (``ForeignKey.name``).
         place: each real row's place (first principal component of its co-parent places).
         mean, spread: per real parent row, the mean and spread of its children's places.
-        projection: ``(centre, scale, loading)`` that turns co-parent places into ``place``
-            (``None`` in files before 0.2.20).
     """
 
     fk: str
     place: np.ndarray
     mean: np.ndarray
     spread: np.ndarray
-    projection: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-
-    def project(self, positions: np.ndarray) -> np.ndarray:
-        """The place of rows with these co-parent places (``n x p``, the table's columns)."""
-        centre, scale, loading = self.projection
-        return ((positions - centre) / scale) @ loading
-
-    @staticmethod
-    def parent_places(mean: np.ndarray, count: np.ndarray) -> np.ndarray:
-        """A parent's own place: the normal score of its children's mean place among the
-        parents with children; 0, the middle, for a parent without any."""
-        out = np.zeros(len(mean))
-        has = count > 0
-        if has.sum() > 1 and np.ptp(mean[has]) > 0:
-            out[has] = normal_scores(mean[has])
-        return out
 
     def deal(self, link: np.ndarray, source: np.ndarray, parent_source: np.ndarray,
              rng: np.random.Generator) -> np.ndarray:
@@ -455,15 +411,6 @@ class Nest:
         slots = parents[np.lexsort((rng.random(len(rows)), key))]
         out[rows[np.lexsort((rng.random(len(rows)), self.place[source[rows]]))]] = slots
         return out
-
-
-def _group_moments(values: np.ndarray, link: np.ndarray, n_parent: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per parent, the mean and spread of its children's ``values`` (0 without children)."""
-    ok = link >= 0
-    count = np.maximum(np.bincount(link[ok], minlength=n_parent), 1)
-    mean = np.bincount(link[ok], weights=values[ok], minlength=n_parent) / count
-    square = np.bincount(link[ok], weights=values[ok] ** 2, minlength=n_parent) / count
-    return mean, np.sqrt(np.maximum(square - mean ** 2, 0.0))
 
 
 def _count_correlation(scores: np.ndarray, counts: np.ndarray) -> float:

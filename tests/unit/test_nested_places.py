@@ -20,8 +20,7 @@ def _schema():
 
 def _circuits(seed: int = 0):
     """Circuits that host races of one era each; a driver races only in races of his era, so
-    a race's place on the (race, driver) co-parent axis is its era. Returns the schema, rows,
-    links, the foreign keys' names and each circuit's era."""
+    a race's place on the (race, driver) co-parent axis is its era."""
     rng = np.random.default_rng(seed)
     n_circ, n_race, n_driver = 40, 400, 150
     circ_era = rng.random(n_circ)
@@ -38,7 +37,7 @@ def _circuits(seed: int = 0):
     links = {fk[('race', 'circuit_id')]: race_circ, fk[('result', 'race_id')]: result_race,
              fk[('result', 'driver_id')]: pick}
     n_rows = {'circuit': n_circ, 'race': n_race, 'driver': n_driver, 'result': len(result_race)}
-    return schema, n_rows, links, fk, circ_era
+    return schema, n_rows, links, fk
 
 
 def _within_spread(link: np.ndarray, place: np.ndarray) -> float:
@@ -49,7 +48,7 @@ def _within_spread(link: np.ndarray, place: np.ndarray) -> float:
 
 
 def test_races_are_dealt_to_circuits_by_era_and_every_circuit_keeps_its_count():
-    schema, n_rows, links, fk, _ = _circuits()
+    schema, n_rows, links, fk = _circuits()
     model = StructureModel(schema).fit(n_rows, links)
     race_fk = fk[('race', 'circuit_id')]
     assert list(model.nests) == ['race'] and model.nests['race'].fk == race_fk
@@ -76,7 +75,7 @@ def test_races_are_dealt_to_circuits_by_era_and_every_circuit_keeps_its_count():
 
 
 def test_no_nesting_where_it_does_not_apply():
-    schema, n_rows, links, fk, _ = _circuits()
+    schema, n_rows, links, fk = _circuits()
     model = StructureModel(schema).fit(n_rows, links)
     race_fk = fk[('race', 'circuit_id')]
     flat = model.sample(1.0, np.random.default_rng(2), nest=False)[1]
@@ -97,29 +96,3 @@ def test_no_nesting_where_it_does_not_apply():
     rng = np.random.default_rng(3)
     shuffled = dict(links, **{fk[('result', 'driver_id')]: rng.permutation(links[fk[('result', 'driver_id')]])})
     assert StructureModel(schema).fit(n_rows, shuffled).nests == {}
-
-
-def test_a_nested_parent_has_its_childrens_mean_place():
-    schema, n_rows, links, fk, era = _circuits()
-    model = StructureModel(schema).fit(n_rows, links)
-    race_fk = fk[('race', 'circuit_id')]
-    assert model.position_widths()['circuit'] == 1
-    real = model.positions()['circuit'][:, 0]
-    hosts = np.bincount(links[race_fk], minlength=n_rows['circuit']) > 0
-    # The place is the circuit's era (up to the axis's arbitrary sign), 0 without races.
-    assert abs(np.corrcoef(real[hosts], era[hosts])[0, 1]) > 0.9
-    assert np.all(real[~hosts] == 0)
-    # The training links given back get the same places; a sampled circuit its source's.
-    assert all(np.allclose(a, b) for a, b in zip(model.positions().values(),
-                                                  model.positions_of(n_rows, links).values()))
-    n_syn, syn, source = model.sample(1.0, np.random.default_rng(4))
-    place = model.positions(source)['circuit'][:, 0]
-    assert np.array_equal(place, real[source['circuit']])
-    # ... where the races dealt to it sit.
-    race_place = model.nests['race'].place[source['race']]
-    n = np.bincount(syn[race_fk], minlength=n_syn['circuit'])
-    mean = np.bincount(syn[race_fk], weights=race_place, minlength=n_syn['circuit']) / np.maximum(n, 1)
-    assert abs(np.corrcoef(place[n > 0], mean[n > 0])[0, 1]) > 0.8
-    # A model saved before 0.2.20 gives its nested parents no place.
-    model.nest_places = False
-    assert 'circuit' not in model.position_widths() and 'circuit' not in model.positions()
