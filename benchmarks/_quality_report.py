@@ -339,7 +339,8 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 
 def detail_tables(records: list[dict]) -> list[str]:
-    """Per-table detection, per-column spread and sibling structure, method by method."""
+    """Per-table detection, per-column spread, sibling structure and strong cross-table pairs,
+    method by method."""
     out = []
     detection = _detail_means(records, 'detection', ['table'], 'accuracy')
     if len(detection):
@@ -353,6 +354,12 @@ def detail_tables(records: list[dict]) -> list[str]:
         out += ['Sibling structure, synthetic / real (`within_std`: mean over parents of the '
                 "spread among one parent's children; `between_std`: spread over parents of "
                 "the children's mean; `evaluation.sibling_structure`):", '', _markdown(siblings), '']
+    pairs = _detail_means(records, 'strong_pairs', ['hop', 'pair'], 'score')
+    if len(pairs):
+        out += ['Strong cross-table pairs (the `hop_<k>_strong` scores average these: real '
+                'strength at least 0.3 in the training half), each pair\'s score (mean over '
+                'draws and seeds; a seed where the pair is not strong leaves it out):', '',
+                _markdown(pairs), '']
     return out
 
 

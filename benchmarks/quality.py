@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from grdm_sdv.timing import timed
 
@@ -402,6 +403,8 @@ def _run_record(method: str, split: _Split, settings: dict) -> dict:
         record['summary'] = as_dict['summary']
         record['details'] = {k: v for k, v in as_dict['details'].items()
                              if k != 'k_hop'}
+        record['details']['strong_pairs'] = strong_pairs(result.details.get('k_hop'),
+                                                         result.params['strong_threshold'])
         record['evaluate_params'] = as_dict['params']
         if settings.get('draws', 1) > 1 and redrawable(method):
             _more_draws(record, split, settings)
@@ -421,13 +424,44 @@ def _score(split: _Split, synthetic: dict, settings: dict):
                                seed=split.seed, detection=settings['detection'])
 
 
+def strong_pairs(trends: pd.DataFrame | None, threshold: float) -> list[dict]:
+    """The cross-table pairs (hop 1 and more) that ``hop_<k>_strong`` averages: real
+    strength at least ``threshold``; one row per pair with its score."""
+    if trends is None or not len(trends):
+        return []
+    strong = trends[(trends['hop'] >= 1) & (trends['real_strength'] >= threshold)]
+    return [{'hop': int(h), 'pair': f'{ta}.{ca} ~ {tb}.{cb}', 'real_strength': float(r),
+             'score': None if pd.isna(x) else float(x)}
+            for h, ta, ca, tb, cb, r, x in zip(strong['hop'], strong['table_a'], strong['column_a'],
+                                               strong['table_b'], strong['column_b'],
+                                               strong['real_strength'], strong['score'])]
+
+
+def mean_pair_scores(draws: list[list[dict]]) -> list[dict]:
+    """:func:`strong_pairs` of several draws, each pair's score the mean over the draws
+    that scored it (the pairs and real strengths are the training half's, the same in
+    every draw)."""
+    rows = [row for draw in draws for row in draw]
+    if not rows:
+        return []
+    frame = pd.DataFrame(rows).astype({'score': float})
+    means = frame.groupby(['hop', 'pair', 'real_strength'], sort=False)['score'].mean().reset_index()
+    return [{'hop': int(h), 'pair': p, 'real_strength': float(r), 'score': None if pd.isna(x) else float(x)}
+            for h, p, r, x in means.itertuples(index=False)]
+
+
 def _more_draws(record: dict, split: _Split, settings: dict) -> None:
     """Score ``settings['draws'] - 1`` more samples of the split's fit: ``summary`` becomes
-    the mean over all draws (the first draw's is kept as ``draw_summaries[0]``; ``details``
-    stay the first draw's)."""
+    the mean over all draws (the first draw's is kept as ``draw_summaries[0]``), and so do
+    the strong pairs' scores (``details['strong_pairs']``); the other ``details`` stay the
+    first draw's."""
     summaries = [record['summary']]
+    pairs = [record['details']['strong_pairs']]
     for _ in range(settings['draws'] - 1):
-        summaries.append(_score(split, split.fits.redraw(), settings).to_dict()['summary'])
+        result = _score(split, split.fits.redraw(), settings)
+        summaries.append(result.to_dict()['summary'])
+        pairs.append(strong_pairs(result.details.get('k_hop'), result.params['strong_threshold']))
+    record['details']['strong_pairs'] = mean_pair_scores(pairs)
     record['draw_summaries'] = summaries
     record['summary'] = {
         k: (float(np.nanmean([s[k] for s in summaries]))
