@@ -26,7 +26,9 @@ Writes ``benchmarks/results/quality.json`` (raw per-seed numbers) and
 and ``docs/benchmarks_quick.md`` instead, so quick runs never overwrite full results.
 ``--draws N`` scores N samples of each one-piece GRDM fit and reports their mean (the first
 draw is the protocol's one sample; one draw per seed leaves a small table's few hub rows
-to chance: ``docs/fidelity.md``, 0.2.10).
+to chance: ``docs/fidelity.md``, 0.2.10). Each run also keeps the score of every strong
+cross-table pair (``details['strong_pairs']``, mean over the draws), and the report lists
+them pair by pair next to the baselines and the ceiling.
 
     OMP_NUM_THREADS=1 python -m benchmarks.quality            # full: about 35-40 min, 2 CPU cores
     OMP_NUM_THREADS=1 python -m benchmarks.quality --quick    # about 2 minutes

@@ -148,17 +148,25 @@ def test_shuffle_links_keeps_tables_and_breaks_dependence():
 
 
 def test_more_draws_average_every_number_and_keep_the_first_draw(monkeypatch):
-    """``benchmarks.quality --draws``: the summary is the mean over the draws, NaN-aware,
-    and each draw's summary is kept (the first is the protocol's one sample)."""
+    """``benchmarks.quality --draws``: the summary and the strong pairs' scores are the mean
+    over the draws, NaN-aware, and each draw's summary is kept (the first is the protocol's
+    one sample)."""
     from benchmarks import quality
     from grdm_sdv import evaluation
 
     draws = iter([{'hop_1_strong': 0.8, 'hop_2_strong': float('nan'), 'note': 'b'},
                   {'hop_1_strong': 0.7, 'hop_2_strong': 0.6, 'note': 'c'}])
 
+    scores = iter([0.8, 0.7])
+
     class Result:
+        params = {'strong_threshold': 0.3}
+
         def __init__(self):
             self.summary = next(draws)
+            self.details = {'k_hop': pd.DataFrame({
+                'hop': [1], 'table_a': ['a'], 'column_a': ['x'], 'table_b': ['b'],
+                'column_b': ['y'], 'real_strength': [0.5], 'score': [next(scores)]})}
 
         def to_dict(self):
             return {'summary': self.summary}
@@ -173,8 +181,10 @@ def test_more_draws_average_every_number_and_keep_the_first_draw(monkeypatch):
     monkeypatch.setattr(evaluation, 'evaluate', lambda *a, **k: Result())
     split = quality._Split('demo', 0, 0, {}, {}, None, {}, None, Fits())
     first = {'hop_1_strong': 0.9, 'hop_2_strong': 0.5, 'note': 'a'}
-    record = {'summary': dict(first)}
+    pair = {'hop': 1, 'pair': 'a.x ~ b.y', 'real_strength': 0.5}
+    record = {'summary': dict(first), 'details': {'strong_pairs': [dict(pair, score=0.9)]}}
     quality._more_draws(record, split, {'draws': 3, 'detection': False})
+    assert record['details']['strong_pairs'] == [dict(pair, score=pytest.approx(0.8))]
     assert Fits.calls == 2
     assert record['draw_summaries'][0] == first and len(record['draw_summaries']) == 3
     assert record['summary']['hop_1_strong'] == pytest.approx(0.8)
