@@ -432,11 +432,8 @@ def strong_pairs(trends: pd.DataFrame | None, threshold: float) -> list[dict]:
     if trends is None or not len(trends):
         return []
     strong = trends[(trends['hop'] >= 1) & (trends['real_strength'] >= threshold)]
-    return [{'hop': int(h), 'pair': f'{ta}.{ca} ~ {tb}.{cb}', 'real_strength': float(r),
-             'score': None if pd.isna(x) else float(x)}
-            for h, ta, ca, tb, cb, r, x in zip(strong['hop'], strong['table_a'], strong['column_a'],
-                                               strong['table_b'], strong['column_b'],
-                                               strong['real_strength'], strong['score'])]
+    pair = strong['table_a'] + '.' + strong['column_a'] + ' ~ ' + strong['table_b'] + '.' + strong['column_b']
+    return _pair_records(strong.assign(pair=pair))
 
 
 def mean_pair_scores(draws: list[list[dict]]) -> list[dict]:
@@ -447,9 +444,14 @@ def mean_pair_scores(draws: list[list[dict]]) -> list[dict]:
     if not rows:
         return []
     frame = pd.DataFrame(rows).astype({'score': float})
-    means = frame.groupby(['hop', 'pair', 'real_strength'], sort=False)['score'].mean().reset_index()
+    return _pair_records(frame.groupby(['hop', 'pair', 'real_strength'], sort=False)['score']
+                         .mean().reset_index())
+
+
+def _pair_records(frame: pd.DataFrame) -> list[dict]:
+    """JSON rows ``hop, pair, real_strength, score`` (a missing score as ``None``)."""
     return [{'hop': int(h), 'pair': p, 'real_strength': float(r), 'score': None if pd.isna(x) else float(x)}
-            for h, p, r, x in means.itertuples(index=False)]
+            for h, p, r, x in zip(frame['hop'], frame['pair'], frame['real_strength'], frame['score'])]
 
 
 def _more_draws(record: dict, split: _Split, settings: dict) -> None:
