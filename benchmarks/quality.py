@@ -30,7 +30,7 @@ to chance: ``docs/fidelity.md``, 0.2.10). Each run also keeps the score of every
 cross-table pair (``details['strong_pairs']``, mean over the draws), and the report lists
 them pair by pair next to the baselines and the ceiling.
 
-    OMP_NUM_THREADS=1 python -m benchmarks.quality            # full: about 35-40 min, 2 CPU cores
+    OMP_NUM_THREADS=1 python -m benchmarks.quality            # full: about 35-40 min, 2 CPU cores (--draws 3: about an hour)
     OMP_NUM_THREADS=1 python -m benchmarks.quality --quick    # about 2 minutes
     python -m benchmarks.quality --datasets demo f1 --seeds 0 1 --steps 500
 
