@@ -42,6 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from .coparents import CoParentAxis, axis_scores, fit_axis, normal_scores, with_places
 from .data.schema import ForeignKey, RelationalSchema
@@ -328,6 +329,32 @@ class StructureModel:
                 cols.setdefault(f.parent, []).append(col)
         return {t: np.stack(c, 1).astype(np.float32) for t, c in cols.items()}
 
+    def sources_of(self, n_rows: dict[str, int], links: dict[str, np.ndarray],
+                   rng: np.random.Generator, tables=None) -> dict[str, np.ndarray]:
+        """Source rows for a graph given, not sampled (keys and links of user data).
+
+        A sampled row copies its child counts from a real row, its *source*, and takes that
+        row's places among its children (:class:`~grdm_sdv.data.child_places.ChildPlaces`).
+        A given row has its own child counts; its source is a real row with the nearest
+        ones (``log1p`` counts, one per child foreign key; ties at random), so the places
+        it is given go with child counts like its own, as a sampled row's do. Returns
+        table -> one real row per given row, for the tables with children and real rows
+        (of ``tables`` only, when given); the training data given back gets rows with its
+        own child counts (itself, where they are unique).
+        """
+        out: dict[str, np.ndarray] = {}
+        for t in self.schema.tables if tables is None else tables:
+            real = self.degrees[t]
+            if not real.shape[1] or self.n_rows[t] == 0 or n_rows[t] == 0:
+                continue
+            counts = []
+            for fk in self.schema.children_of(t):
+                link = np.asarray(links[fk.name])
+                counts.append(np.bincount(link[link >= 0], minlength=n_rows[t])[:n_rows[t]])
+            given = np.stack(counts, 1)
+            out[t] = _nearest(np.log1p(real.astype(float)), np.log1p(given.astype(float)), rng)
+        return out
+
     def _match(self, fk, n, n_syn, deg_syn, links, rng, axis, source, primary,
                use_places: bool = True) -> np.ndarray:
         """Assign a parent of ``fk`` to ``n`` child rows keeping parent degrees (stub matching).
@@ -419,6 +446,18 @@ def _count_correlation(scores: np.ndarray, counts: np.ndarray) -> float:
     if len(scores) < 3 or np.std(scores) == 0 or np.std(counts) == 0:
         return 0.0
     return float(np.corrcoef(normal_scores(scores), np.log1p(counts))[0, 1])
+
+
+def _nearest(real: np.ndarray, given: np.ndarray, rng: np.random.Generator,
+             k: int = 32) -> np.ndarray:
+    """Each ``given`` row's nearest ``real`` row (Euclidean), ties among the ``k`` nearest
+    broken at random."""
+    k = min(k, len(real))
+    dist, idx = cKDTree(real).query(given, k=k)
+    dist, idx = dist.reshape(len(given), k), idx.reshape(len(given), k)
+    tied = dist <= dist[:, :1] + 1e-9
+    pick = np.argmax(rng.random(dist.shape) * tied, 1)
+    return idx[np.arange(len(given)), pick].astype(np.int64)
 
 
 def _resample(n_real: int, n: int, rng: np.random.Generator) -> np.ndarray:

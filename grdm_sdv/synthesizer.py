@@ -519,17 +519,25 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         return widths
 
     def _positions(self, n_rows: dict[str, int], links: dict[str, np.ndarray],
-                   source: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray] | None:
+                   source: dict[str, np.ndarray] | None = None,
+                   seed: int = 0) -> dict[str, np.ndarray] | None:
         """The rows' places, where the model was fitted with them: on the co-parent axes
         (``axis_positions``), their source rows' in a sampled graph
         (``StructureModel.sample``), or, for keys and links given rather than sampled
         (``source=None``), the axes refitted on them (``StructureModel.positions_of``); then
-        among their children (``child_places``), their source rows' or the middle (0)."""
+        among their children (``child_places``), their source rows', for given keys and
+        links those of real rows with the nearest child counts
+        (``StructureModel.sources_of``, ties broken by ``seed``)."""
         axis = {}
         if self._position_widths:
             axis = (self._structure.positions_of(n_rows, links) if source is None
                     else self._structure.positions(source))
-        places = self._child_places.of(n_rows, source) if self._child_places else {}
+        places = {}
+        if self._child_places and self._child_places.places:
+            if source is None:
+                source = self._structure.sources_of(n_rows, links, np.random.default_rng(seed),
+                                                    tables=list(self._child_places.places))
+            places = self._child_places.of(n_rows, source)
         return _side_by_side(axis, places) or None
 
     def _numerical_columns(self, table: str) -> list[str]:
@@ -621,7 +629,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         node = RelationalGraph.node_types(schema)
         graph = RelationalGraph.build(schema, n_rows, links, self._nullable,
                                       self.message_direction,
-                                      positions=self._positions(n_rows, links, source))
+                                      positions=self._positions(n_rows, links, source, seed))
         cells = {}
         for t, (values, mask) in known.items():
             enc = self._encoders[t]

@@ -87,3 +87,30 @@ def test_same_rng_same_graph():
     a = model.sample(1.3, np.random.default_rng(5))[1]
     b = model.sample(1.3, np.random.default_rng(5))[1]
     assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_sources_of_given_links_nearest_child_counts():
+    """Keys and links given: each parent row's source is a real row with the nearest child
+    counts (itself where its counts are unique), ties at random among equal rows."""
+    rng = np.random.default_rng(0)
+    schema, n_rows, links, fk = _real(rng)
+    model = StructureModel(schema).fit(n_rows, links)
+    src = model.sources_of(n_rows, links, np.random.default_rng(1), tables=['race', 'driver'])
+    assert set(src) == {'race', 'driver'}
+    for t in src:
+        assert src[t].shape == (n_rows[t],)
+        # The source's child counts are the given row's: every real row's counts occur.
+        assert np.array_equal(model.degrees[t][src[t]], model.degrees[t])
+    deg = model.degrees['driver']
+    unique = np.flatnonzero((deg[:, None, :] == deg[None, :, :]).all(2).sum(1) == 1)
+    assert len(unique) > 5 and np.array_equal(src['driver'][unique], unique)
+    # Races tied on their counts draw among one another, not always the first of them.
+    tied = np.flatnonzero((model.degrees['race'] == model.degrees['race'][0]).all(1))
+    assert len(tied) > 3
+    picks = {int(model.sources_of(n_rows, links, np.random.default_rng(s), tables=['race'])['race'][0])
+             for s in range(20)}
+    assert len(picks) > 1 and picks <= set(tied.tolist())
+    # Counts never seen: the nearest real ones.
+    big = {**links, fk[('result', 'race_id')]: np.zeros(len(links[fk[('result', 'race_id')]]), np.int64)}
+    far = model.sources_of(n_rows, big, np.random.default_rng(0), tables=['race'])['race'][0]
+    assert model.degrees['race'][far, 0] == model.degrees['race'][:, 0].max()
