@@ -255,8 +255,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             F1 driver's skill, shared by all his results, standings and qualifying rows).
             A generated row takes the place of the real row whose child counts it copied, so
             its children agree with one another as real siblings do;
-            keys and links given rather than sampled (``impute``,
-            ``sample_from_structure``) put every row in the middle (0). Decided at fit;
+            with keys and links given rather than sampled (``impute``,
+            ``sample_from_structure``) a row takes the place of a real row with the nearest
+            child counts (until 0.2.19: the middle, 0). Decided at fit;
             listed by ``get_info()['child_places']``. Measured in ``docs/fidelity.md``.
             (default: ``True``)
         nested_places: where a table has one foreign key, into a top-level table, and its
