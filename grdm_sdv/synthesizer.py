@@ -256,8 +256,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             A generated row takes the place of the real row whose child counts it copied, so
             its children agree with one another as real siblings do;
             with keys and links given rather than sampled (``impute``,
-            ``sample_from_structure``) a row takes the place of a real row with the nearest
-            child counts (until 0.2.19: the middle, 0). Decided at fit;
+            ``sample_from_structure``) a row takes the place its children's known values
+            make (``impute``), else that of a real row with the nearest child counts
+            (until 0.2.19: the middle, 0). Decided at fit;
             listed by ``get_info()['child_places']``. Measured in ``docs/fidelity.md``.
             (default: ``True``)
         nested_places: where a table has one foreign key, into a top-level table, and its
@@ -520,14 +521,16 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         return widths
 
     def _positions(self, n_rows: dict[str, int], links: dict[str, np.ndarray],
-                   source: dict[str, np.ndarray] | None = None,
-                   seed: int = 0) -> dict[str, np.ndarray] | None:
+                   source: dict[str, np.ndarray] | None = None, seed: int = 0,
+                   values: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                   ) -> dict[str, np.ndarray] | None:
         """The rows' places, where the model was fitted with them: on the co-parent axes
         (``axis_positions``), their source rows' in a sampled graph
         (``StructureModel.sample``), or, for keys and links given rather than sampled
         (``source=None``), the axes refitted on them (``StructureModel.positions_of``); then
         among their children (``child_places``), their source rows', for given keys and
-        links those of real rows with the nearest child counts
+        links those their children's known ``values`` make (table -> encoded numbers and
+        known cells; ``impute``), else those of real rows with the nearest child counts
         (``StructureModel.sources_of``, ties broken by ``seed``)."""
         axis = {}
         if self._position_widths:
@@ -538,7 +541,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             if source is None:
                 source = self._structure.sources_of(n_rows, links, np.random.default_rng(seed),
                                                     tables=list(self._child_places.places))
-            places = self._child_places.of(n_rows, source)
+            places = self._child_places.of(n_rows, source, values, links)
         return _side_by_side(axis, places) or None
 
     def _numerical_columns(self, table: str) -> list[str]:
@@ -628,20 +631,22 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         generator = torch.Generator().manual_seed(seed)
         schema = self._schema
         node = RelationalGraph.node_types(schema)
-        graph = RelationalGraph.build(schema, n_rows, links, self._nullable,
-                                      self.message_direction,
-                                      positions=self._positions(n_rows, links, source, seed))
-        cells = {}
+        cells, given = {}, {}
         for t, (values, mask) in known.items():
             enc = self._encoders[t]
             x_num, x_cat = enc.transform(values)
             num_mask, cat_mask, x_cat = known_masks(enc, mask, x_cat, fill_nulls)
+            given[t] = (x_num, num_mask)  # the children's known values make their parents' places
             extra = self._summary_width(t)  # children summaries: unknown, generated
             if extra:
                 x_num = np.concatenate([x_num, np.zeros((len(x_num), extra), x_num.dtype)], 1)
                 num_mask = np.concatenate([num_mask, np.zeros((len(num_mask), extra), bool)], 1)
             cells[node[t]] = KnownCells(torch.from_numpy(x_num), torch.from_numpy(num_mask),
                                         torch.from_numpy(x_cat), torch.from_numpy(cat_mask))
+        graph = RelationalGraph.build(schema, n_rows, links, self._nullable,
+                                      self.message_direction,
+                                      positions=self._positions(n_rows, links, source, seed,
+                                                                given if source is None else None))
         start = time.perf_counter()
         # A free sample's numbers are matched as each table's chain ends, so its children
         # (still being denoised under ``parent_lead``) see their parents' final values.

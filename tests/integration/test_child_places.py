@@ -146,3 +146,20 @@ def test_links_paired_by_child_places():
         assert a.equals(b)
     keys = ['team_id', 'driver_id']
     assert not out['places']['result'][keys].equals(out['axis']['result'][keys])
+
+
+def test_imputation_reads_parents_places_from_known_children():
+    """``impute``: a driver's place is made from his results known, so his missing results
+    follow his skill (correlation 0.63 with the true values; 0.19 with the places of real
+    drivers with the same child counts, 0.09 in the middle, as before 0.2.20)."""
+    tables, metadata = _skills_database()
+    synth = GRDMSynthesizer(metadata, seed=0, **{**TINY, 'steps': 300})
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        synth.fit(tables)
+    res = tables['result']
+    miss = np.random.default_rng(1).random(len(res)) < 0.5
+    data = {'driver': tables['driver'], 'result': res.assign(position=res['position'].where(~miss))}
+    out = synth.impute(data)
+    assert out['result']['position'][~miss].equals(res['position'][~miss])
+    assert np.corrcoef(out['result']['position'][miss], res['position'][miss])[0, 1] > 0.45

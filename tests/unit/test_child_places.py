@@ -120,3 +120,29 @@ def test_a_column_without_values_under_any_parent():
     has = np.bincount(links['fk0'][links['fk0'] >= 0], minlength=80) > 0
     assert np.isfinite(place).all()
     assert abs(np.corrcoef(place[has], skill[has])[0, 1]) > 0.8
+
+
+def test_given_children_values_make_their_parents_places():
+    """Keys and links given with children's values (``impute``): the training data given
+    back gets its fitted places; with a third of the cells unknown, nearly the same; a
+    parent without a known child keeps its source's place."""
+    rng = np.random.default_rng(2)
+    skill, x_num, obs, links = _planted(rng)
+    places = fit_child_places(_schema(), x_num, obs, links)
+    assert [p.child for p in places.projections['driver']] == ['result']
+    n_rows = {t: len(v) for t, v in x_num.items()}
+    fitted = places.places['driver'][:, 0]
+    source = {'driver': np.arange(80)[::-1].copy()}  # not the rows themselves
+    back = places.of(n_rows, source, {'result': (x_num['result'], obs['result'])}, links)
+    has = np.bincount(links['fk0'][links['fk0'] >= 0], minlength=80) > 0
+    np.testing.assert_allclose(back['driver'][has, 0], fitted[has], atol=1e-5)
+    np.testing.assert_array_equal(back['driver'][~has, 0], fitted[source['driver']][~has])
+    # A third of the cells unknown (values there are garbage, never read).
+    known = obs['result'] & (rng.random(obs['result'].shape) > 1 / 3)
+    x = np.where(known, x_num['result'], 99.0)
+    part = places.of(n_rows, source, {'result': (x, known)}, links)['driver'][:, 0]
+    assert np.corrcoef(part[has], fitted[has])[0, 1] > 0.95
+    assert abs(np.corrcoef(part[has], skill[has])[0, 1]) > 0.85
+    # Children with nothing known: their parent takes its source's place.
+    none = places.of(n_rows, source, {'result': (x, np.zeros_like(known))}, links)['driver'][:, 0]
+    np.testing.assert_array_equal(none, fitted[source['driver']])
