@@ -336,7 +336,8 @@ class StructureModel:
         A sampled row copies its child counts from a real row, its *source*, and takes that
         row's places among its children (:class:`~grdm_sdv.data.child_places.ChildPlaces`).
         A given row has its own child counts; its source is a real row with the nearest
-        ones (``log1p`` counts, one per child foreign key; ties at random), so the places
+        ones (``log1p`` counts, one per child foreign key; at random among the real rows
+        that share them), so the places
         it is given go with child counts like its own, as a sampled row's do. Returns
         table -> one real row per given row, for the tables with children and real rows
         (of ``tables`` only, when given); the training data given back gets rows with its
@@ -448,16 +449,18 @@ def _count_correlation(scores: np.ndarray, counts: np.ndarray) -> float:
     return float(np.corrcoef(normal_scores(scores), np.log1p(counts))[0, 1])
 
 
-def _nearest(real: np.ndarray, given: np.ndarray, rng: np.random.Generator,
-             k: int = 32) -> np.ndarray:
-    """Each ``given`` row's nearest ``real`` row (Euclidean), ties among the ``k`` nearest
-    broken at random."""
-    k = min(k, len(real))
-    dist, idx = cKDTree(real).query(given, k=k)
-    dist, idx = dist.reshape(len(given), k), idx.reshape(len(given), k)
-    tied = dist <= dist[:, :1] + 1e-9
-    pick = np.argmax(rng.random(dist.shape) * tied, 1)
-    return idx[np.arange(len(given)), pick].astype(np.int64)
+def _nearest(real: np.ndarray, given: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each ``given`` row's nearest ``real`` row (Euclidean), at random among the real rows
+    that share those values."""
+    values, group = np.unique(real, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    members = np.argsort(group, kind='stable')  # real rows, grouped by their values
+    size = np.bincount(group, minlength=len(values))
+    start = np.concatenate([[0], np.cumsum(size)[:-1]])
+    _, nearest = cKDTree(values).query(given, k=1)
+    nearest = np.asarray(nearest).reshape(-1)
+    pick = start[nearest] + np.floor(rng.random(len(given)) * size[nearest]).astype(np.int64)
+    return members[pick].astype(np.int64)
 
 
 def _resample(n_real: int, n: int, rng: np.random.Generator) -> np.ndarray:

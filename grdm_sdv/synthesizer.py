@@ -539,7 +539,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         places = {}
         if self._child_places and self._child_places.places:
             if source is None:
-                source = self._structure.sources_of(n_rows, links, np.random.default_rng(seed),
+                # A stream of its own: the decoding's ``default_rng(seed)`` stays apart.
+                source = self._structure.sources_of(n_rows, links, np.random.default_rng([seed, 1]),
                                                     tables=list(self._child_places.places))
             places = self._child_places.of(n_rows, source, values, links)
         return _side_by_side(axis, places) or None
@@ -647,6 +648,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                                       self.message_direction,
                                       positions=self._positions(n_rows, links, source, seed,
                                                                 given if source is None else None))
+        del given  # read by the places only
         start = time.perf_counter()
         # A free sample's numbers are matched as each table's chain ends, so its children
         # (still being denoised under ``parent_lead``) see their parents' final values.

@@ -22,7 +22,9 @@ instead (F1: places for every parent cost ``race.round ~ circuit.country`` 0.57 
 Columns the sampler sets over a parent's children are left out (``grouped``). Keys and links
 given rather than sampled (``impute``, ``sample_from_structure``) have no source of their
 own: a parent row whose children's values are known (``impute``) takes the place they make
-(the fit's :class:`Projection` of them), any other the places of a real row with the nearest
+(the fit's :class:`Projection` of them: the training data given back whole gets its fitted
+places wherever each child row has a value in the place's columns, as in F1; a child
+without one counts at fit but not when given), any other the places of a real row with the nearest
 child counts (``StructureModel.sources_of``), as a sampled row takes those of the row whose
 counts it copied. (Until 0.2.19 they were put in the middle (0), where the model, trained on real
 places, was seldom; on F1's training keys and links the strong 1-hop pairs came out at 0.76,
@@ -59,6 +61,10 @@ class ChildPlaces:
     #: saved before 0.2.20 have none).
     projections: dict[str, list['Projection']] = field(default_factory=dict)
 
+    def __setstate__(self, state: dict) -> None:
+        # Files saved before 0.2.20 have no projections: places from their sources only.
+        self.__dict__.update({'projections': {}, **state})
+
     def widths(self) -> dict[str, int]:
         """Table -> number of places its rows have."""
         return {t: p.shape[1] for t, p in self.places.items()}
@@ -87,7 +93,7 @@ class ChildPlaces:
                 out[t] = np.zeros((n_rows[t], p.shape[1]), np.float32)
             if values is None or links is None:
                 continue
-            for j, (name, proj) in enumerate(zip(self.fks[t], getattr(self, 'projections', {}).get(t, []))):
+            for j, (name, proj) in enumerate(zip(self.fks[t], self.projections.get(t, []))):
                 if proj.child not in values:
                     continue
                 x, ok = values[proj.child]

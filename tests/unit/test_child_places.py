@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grdm_sdv.data.child_places import fit_child_places
+from grdm_sdv.data.child_places import ChildPlaces, fit_child_places
 from grdm_sdv.data.schema import ForeignKey, RelationalSchema
 
 
@@ -146,3 +146,21 @@ def test_given_children_values_make_their_parents_places():
     # Children with nothing known: their parent takes its source's place.
     none = places.of(n_rows, source, {'result': (x, np.zeros_like(known))}, links)['driver'][:, 0]
     np.testing.assert_array_equal(none, fitted[source['driver']])
+
+
+def test_places_saved_without_projections_load():
+    """A ChildPlaces pickled before 0.2.20 (no projections) loads, compares and gives its
+    sources' places whatever values are given."""
+    import pickle
+    rng = np.random.default_rng(3)
+    _, x_num, obs, links = _planted(rng)
+    places = fit_child_places(_schema(), x_num, obs, links)
+    state = dict(places.__dict__)
+    del state['projections']
+    old = ChildPlaces.__new__(ChildPlaces)
+    old.__setstate__(state)
+    old = pickle.loads(pickle.dumps(old))
+    assert old.projections == {} and repr(old)
+    source = {'driver': np.arange(80)}
+    got = old.of({t: len(v) for t, v in x_num.items()}, source, {'result': (x_num['result'], obs['result'])}, links)
+    np.testing.assert_array_equal(got['driver'], places.places['driver'])

@@ -114,3 +114,14 @@ def test_sources_of_given_links_nearest_child_counts():
     big = {**links, fk[('result', 'race_id')]: np.zeros(len(links[fk[('result', 'race_id')]]), np.int64)}
     far = model.sources_of(n_rows, big, np.random.default_rng(0), tables=['race'])['race'][0]
     assert model.degrees['race'][far, 0] == model.degrees['race'][:, 0].max()
+
+
+def test_nearest_draws_among_every_equal_row():
+    """Ties: any of the real rows sharing the nearest values can be drawn, however many."""
+    from grdm_sdv.structure import _nearest
+    real = np.zeros((100, 2))
+    real[50:] = 1.0
+    got = _nearest(real, np.full((2000, 2), 0.9), np.random.default_rng(0))
+    assert set(got.tolist()) == set(range(50, 100))
+    one = _nearest(np.ones((1, 1)), np.zeros((3, 1)), np.random.default_rng(0))
+    assert one.tolist() == [0, 0, 0] and one.dtype == np.int64
