@@ -150,7 +150,7 @@ def test_links_paired_by_child_places():
 
 def test_imputation_reads_parents_places_from_known_children():
     """``impute``: a driver's place is made from his results known, so his missing results
-    follow his skill (correlation 0.63 with the true values; 0.19 with the places of real
+    follow his skill (correlation 0.63 with the true values; 0.12 with the places of real
     drivers with the same child counts, 0.09 in the middle, as before 0.2.20)."""
     tables, metadata = _skills_database()
     synth = GRDMSynthesizer(metadata, seed=0, **{**TINY, 'steps': 300})
