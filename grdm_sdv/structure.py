@@ -83,10 +83,7 @@ class StructureModel:
         s = self.schema
         self.n_rows = dict(n_rows)
         for t in s.tables:
-            kids = s.children_of(t)
-            cols = [np.bincount(links[fk.name][links[fk.name] >= 0], minlength=n_rows[t])
-                    for fk in kids]
-            self.degrees[t] = (np.stack(cols, 1) if cols else np.zeros((n_rows[t], 0))).astype(np.int64)
+            self.degrees[t] = _child_counts(s, t, n_rows[t], links)
         for fk in s.foreign_keys:
             self.null_rate[fk.name] = float((links[fk.name] < 0).mean()) if n_rows[fk.child] else 0.0
         for t in s.tables:
@@ -348,11 +345,7 @@ class StructureModel:
             real = self.degrees[t]
             if not real.shape[1] or self.n_rows[t] == 0 or n_rows[t] == 0:
                 continue
-            counts = []
-            for fk in self.schema.children_of(t):
-                link = np.asarray(links[fk.name])
-                counts.append(np.bincount(link[link >= 0], minlength=n_rows[t])[:n_rows[t]])
-            given = np.stack(counts, 1)
+            given = _child_counts(self.schema, t, n_rows[t], links)
             out[t] = _nearest(np.log1p(real.astype(float)), np.log1p(given.astype(float)), rng)
         return out
 
@@ -447,6 +440,17 @@ def _count_correlation(scores: np.ndarray, counts: np.ndarray) -> float:
     if len(scores) < 3 or np.std(scores) == 0 or np.std(counts) == 0:
         return 0.0
     return float(np.corrcoef(normal_scores(scores), np.log1p(counts))[0, 1])
+
+
+def _child_counts(schema: RelationalSchema, table: str, n: int,
+                  links: dict[str, np.ndarray]) -> np.ndarray:
+    """``n x c`` int64: each of the table's ``n`` rows' children along each of its ``c``
+    child foreign keys (``schema.children_of`` order; null links left out)."""
+    cols = []
+    for fk in schema.children_of(table):
+        link = np.asarray(links[fk.name])
+        cols.append(np.bincount(link[link >= 0], minlength=n)[:n])
+    return (np.stack(cols, 1) if cols else np.zeros((n, 0))).astype(np.int64)
 
 
 def _nearest(real: np.ndarray, given: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -88,7 +88,7 @@ class ChildPlaces:
         out = {}
         for t, p in self.places.items():
             if source is not None and t in source:
-                out[t] = p[source[t]].copy()
+                out[t] = p[source[t]]  # fancy indexing: a copy, safe to fill in below
             else:
                 out[t] = np.zeros((n_rows[t], p.shape[1]), np.float32)
             if values is None or links is None:
@@ -126,9 +126,7 @@ class Projection:
         ``has``: the parents with at least one such child (the others' places are 0)."""
         rows = link >= 0
         x, ok, link = x[rows][:, self.columns], ok[rows][:, self.columns], link[rows]
-        valued = np.stack([np.bincount(link[ok[:, j]], minlength=n) for j in range(x.shape[1])], 1)
-        total = np.stack([np.bincount(link[ok[:, j]], weights=x[ok[:, j], j], minlength=n)
-                          for j in range(x.shape[1])], 1)
+        valued, total = _per_parent(x, ok, link, n)
         means = np.where(valued > 0, total / np.maximum(valued, 1), self.center)
         k = np.bincount(link[ok.any(1)], minlength=n)
         has = k > 0
@@ -138,6 +136,15 @@ class Projection:
         if self.spread > 1e-9:
             place /= self.spread
         return place.astype(np.float32), has
+
+
+def _per_parent(x: np.ndarray, ok: np.ndarray, link: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(valued, total)``, each ``n x d``: per parent and column, how many of its children
+    hold a value (``ok``) and their sum."""
+    valued = np.stack([np.bincount(link[ok[:, j]], minlength=n) for j in range(x.shape[1])], 1)
+    total = np.stack([np.bincount(link[ok[:, j]], weights=x[ok[:, j], j], minlength=n)
+                      for j in range(x.shape[1])], 1)
+    return valued, total
 
 
 def _place(x: np.ndarray, ok: np.ndarray, link: np.ndarray,
@@ -159,9 +166,7 @@ def _place(x: np.ndarray, ok: np.ndarray, link: np.ndarray,
     has = count > 0
     if has.sum() < MIN_PARENTS:
         return None
-    valued = np.stack([np.bincount(link[ok[:, j]], minlength=n) for j in range(x.shape[1])], 1)
-    total = np.stack([np.bincount(link[ok[:, j]], weights=x[ok[:, j], j], minlength=n)
-                      for j in range(x.shape[1])], 1)
+    valued, total = _per_parent(x, ok, link, n)
     means = np.where(valued > 0, total / np.maximum(valued, 1), np.nan)[has]
     # A parent whose children have no value in a column sits at that column's mean (0
     # where no child has one).
