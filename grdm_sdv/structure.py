@@ -61,6 +61,8 @@ class StructureModel:
         dup_rate: fk name -> share of rows whose (primary, this) parent pair repeats.
         axes: secondary fk name -> its co-parent axis, in matching order.
         nests: nested child table -> how its rows are dealt among their parents (:class:`Nest`).
+        expected: table -> a ridge regression of its rows' ``log1p`` child counts on their
+            values (:meth:`fit_expected`; tables with children only).
     """
 
     schema: RelationalSchema
@@ -72,6 +74,7 @@ class StructureModel:
     dup_rate: dict[str, float] = field(default_factory=dict)
     axes: dict[str, CoParentAxis] = field(default_factory=dict)
     nests: dict[str, 'Nest'] = field(default_factory=dict)
+    expected: dict[str, 'ExpectedCounts'] = field(default_factory=dict)
 
     def fit(self, n_rows: dict[str, int], links: dict[str, np.ndarray]) -> 'StructureModel':
         """Learn the structure.
@@ -181,6 +184,50 @@ class StructureModel:
             if a is not None and b is not None:
                 self.axes[name] = with_places(axis, links[anchor.name], links[name], a, b)
 
+    def fit_expected(self, features: dict[str, np.ndarray]) -> None:
+        """Learn, per table with children, how its rows' child counts follow their values:
+        a ridge regression of ``log1p`` counts on ``features`` (table -> one vector per real
+        row), so that rows kept as given (``sample``'s ``fixed_sources``,
+        :meth:`sources_by_values`) can take child counts of real rows like them."""
+        self.expected = {}
+        for t, x in features.items():
+            deg = self.degrees.get(t)
+            if deg is None or not deg.shape[1] or len(x) != self.n_rows[t] or len(x) < MIN_EXPECTED_ROWS \
+                    or not x.shape[1]:
+                continue
+            self.expected[t] = ExpectedCounts.fit(x, np.log1p(deg.astype(np.float64)))
+
+    def sources_by_values(self, table: str, features: np.ndarray, counts: np.ndarray,
+                          rng: np.random.Generator) -> np.ndarray | None:
+        """Source rows for rows of ``table`` given as they are (kept with ``fixed_tables``),
+        from the child counts their values predict (:meth:`fit_expected`): each given row
+        takes a real row at its place among the real rows' expected counts, a few places
+        either way at random, distinct real rows while there are enough (:func:`_placed`:
+        the whole real table given back gets every real row's counts once, each near its
+        own place; a part of it, those of the real rows its values resemble). Where some
+        foreign keys' children are given too (``counts`` column ``>= 0``; ``-1``: to be
+        sampled), those columns are the actual counts, and the source is one of the real
+        rows nearest in both (:func:`_nearest`). ``None`` where nothing was fitted for the
+        table (no children, too few rows, or a file saved before 0.2.21).
+
+        Args:
+            table: the table.
+            features: one vector per given row, as :meth:`fit_expected` took them.
+            counts: ``n x c`` child counts of the given rows (``schema.children_of`` order),
+                a column of ``-1`` where that foreign key's children are to be sampled.
+            rng: numpy generator (ties).
+        """
+        fitted = getattr(self, 'expected', {}).get(table)
+        if fitted is None or not len(features):
+            return None
+        real, given = fitted.fitted.astype(np.float64), fitted.predict(features)
+        known = (counts >= 0).all(0)
+        real[:, known] = np.log1p(self.degrees[table][:, known].astype(np.float64))
+        given[:, known] = np.log1p(counts[:, known].astype(np.float64))
+        if known.any():
+            return _nearest(real, given, rng, KEPT_NEIGHBOURS)
+        return _placed(real, given, KEPT_NEIGHBOURS, rng)
+
     def sample(
         self,
         scale: float,
@@ -189,6 +236,7 @@ class StructureModel:
         fixed_links: dict[str, np.ndarray] | None = None,
         link_matching: str = 'places',
         nest: bool = True,
+        fixed_sources: dict[str, np.ndarray] | None = None,
     ) -> tuple[dict[str, int], dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Sample a new graph.
 
@@ -198,6 +246,9 @@ class StructureModel:
             fixed_rows: optional table -> row count to force (a table kept as given). A
                 non-root table in it must have all its foreign keys in ``fixed_links``.
             fixed_links: fk name -> parent row index per child row, for kept tables.
+            fixed_sources: table -> the real row each row of a kept table takes its child
+                counts (and places) from (:meth:`sources_by_values`); a kept table not in it
+                takes random real rows'.
             link_matching: ``'places'``: secondary foreign keys along their co-parent axes
                 (:mod:`grdm_sdv.coparents`) and, where :meth:`fit_places` gave an axis
                 places, by them within blocks of the axis; ``'axis'``: along the axes only
@@ -246,6 +297,9 @@ class StructureModel:
             if real_deg.shape[1]:
                 if self.n_rows[t] == 0:
                     deg_syn[t] = np.zeros((n, real_deg.shape[1]), np.int64)
+                elif fixed_sources is not None and t in fixed_sources:
+                    source[t] = np.asarray(fixed_sources[t], np.int64)
+                    deg_syn[t] = real_deg[source[t]]
                 else:
                     source[t] = _resample(self.n_rows[t], n, rng)
                     deg_syn[t] = real_deg[source[t]]
@@ -397,6 +451,48 @@ class StructureModel:
         return out
 
 
+#: A kept row's source is drawn among about this many real rows nearest in expected counts.
+KEPT_NEIGHBOURS = 10
+#: No expected child counts are fitted for a table of fewer rows.
+MIN_EXPECTED_ROWS = 10
+
+
+@dataclass
+class ExpectedCounts:
+    """A table's ``log1p`` child counts as a ridge regression on its rows' values
+    (:meth:`StructureModel.fit_expected`).
+
+    Attributes:
+        model: the fitted ``sklearn.linear_model.Ridge``.
+        fitted: its prediction for every real row (``n x c``, float32).
+    """
+
+    model: object
+    fitted: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray) -> 'ExpectedCounts':
+        """Fit on at most :data:`EXPECTED_FIT_ROWS` rows (at random, seed 0)."""
+        from sklearn.linear_model import Ridge
+
+        rows = np.arange(len(x))
+        if len(rows) > EXPECTED_FIT_ROWS:
+            rows = np.sort(np.random.default_rng(0).choice(len(x), EXPECTED_FIT_ROWS, replace=False))
+        model = Ridge(alpha=1.0).fit(x[rows], y[rows])
+        out = cls(model, np.zeros(y.shape, np.float32))
+        out.fitted = out.predict(x).astype(np.float32)
+        return out
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Expected ``log1p`` child counts of rows with values ``x`` (``n x c``, float64)."""
+        pred = self.model.predict(np.asarray(x, np.float32))
+        return np.asarray(pred, np.float64).reshape(len(x), -1)
+
+
+#: Rows a table's expected child counts are fitted on, at most.
+EXPECTED_FIT_ROWS = 20000
+
+
 #: A table is nested only when at least this many real parents have 2 or more children.
 MIN_NEST_PARENTS = 10
 
@@ -453,18 +549,58 @@ def _child_counts(schema: RelationalSchema, table: str, n: int,
     return (np.stack(cols, 1) if cols else np.zeros((n, 0))).astype(np.int64)
 
 
-def _nearest(real: np.ndarray, given: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Each ``given`` row's nearest ``real`` row (Euclidean), at random among the real rows
-    that share those values."""
+def _placed(real: np.ndarray, given: np.ndarray, jitter: int, rng: np.random.Generator) -> np.ndarray:
+    """For each ``given`` row, a ``real`` row at its place among the real rows: both scored
+    on the first principal component of the real rows (standardised), each given row placed
+    among the real scores (anywhere among tied ones) and moved up to ``jitter / 2`` places
+    either way at random, then given distinct real rows in that order, each as near its
+    place as the others leave room for (real rows repeated, whole copies, only where more
+    rows are given than there are real ones). The real rows given back get the real rows
+    once each, near their own places; a part of them, real rows of its own places."""
+    n, m = len(real), len(given)
+    mean, sd = real.mean(0), real.std(0) + 1e-9
+    axis = np.linalg.svd((real - mean) / sd, full_matrices=False)[2][0]
+    s_real, s_given = ((real - mean) / sd) @ axis, ((given - mean) / sd) @ axis
+    copies = -(-m // n)
+    order = np.repeat(np.lexsort((rng.random(n), s_real)), copies)  # each real row `copies` times
+    ranked = np.repeat(np.sort(s_real), copies)
+    lo = np.searchsorted(ranked, s_given, side='left')
+    hi = np.searchsorted(ranked, s_given, side='right')
+    place = lo + rng.random(m) * (hi - lo) + rng.uniform(-jitter / 2, jitter / 2, m) * copies
+    rows = np.argsort(place, kind='stable')
+    i = np.arange(m)
+    want = np.clip(np.round(place[rows]).astype(np.int64), 0, len(order) - 1)
+    # The i-th given row (in place order) takes real position
+    # min(i + max_{j<=i}(want_j - j), N - m + i): increasing, so distinct, and in range.
+    at = np.minimum(i + np.maximum.accumulate(want - i), len(order) - m + i)
+    out = np.empty(m, np.int64)
+    out[rows] = order[at]
+    return out
+
+
+def _nearest(real: np.ndarray, given: np.ndarray, rng: np.random.Generator, k: int = 1) -> np.ndarray:
+    """For each ``given`` row, one of the ``real`` rows nearest to it (Euclidean), at random:
+    the distinct real values are taken nearest first until they hold ``k`` rows, and a row is
+    drawn among all the rows of those (with ``k=1``: among the real rows sharing the nearest
+    values; many real rows with one value, e.g. every driver of one nationality, are drawn
+    alike, not the first ``k`` of them)."""
     values, group = np.unique(real, axis=0, return_inverse=True)
     group = group.reshape(-1)
     members = np.argsort(group, kind='stable')  # real rows, grouped by their values
     size = np.bincount(group, minlength=len(values))
-    start = np.concatenate([[0], np.cumsum(size)[:-1]])
-    _, nearest = cKDTree(values).query(given, k=1)
-    nearest = np.asarray(nearest).reshape(-1)
-    pick = start[nearest] + np.floor(rng.random(len(given)) * size[nearest]).astype(np.int64)
-    return members[pick].astype(np.int64)
+    start = np.r_[0, np.cumsum(size)[:-1]]
+    m = min(k, len(values))
+    _, near = cKDTree(values).query(given, k=m)
+    near = np.asarray(near).reshape(len(given), m)
+    count = size[near]
+    before = np.cumsum(count, 1) - count
+    count = np.where(before < k, count, 0)  # groups until they hold k rows
+    pick = rng.random(len(given)) * count.sum(1)
+    j = np.minimum((np.cumsum(count, 1) <= pick[:, None]).sum(1), m - 1)
+    rows = np.arange(len(given))
+    offset = np.floor(pick - (np.cumsum(count, 1) - count)[rows, j]).astype(np.int64)
+    offset = np.clip(offset, 0, size[near[rows, j]] - 1)
+    return members[start[near[rows, j]] + offset].astype(np.int64)
 
 
 def _resample(n_real: int, n: int, rng: np.random.Generator) -> np.ndarray:

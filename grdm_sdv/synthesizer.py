@@ -437,6 +437,10 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         structure = StructureModel(schema).fit(n_rows, links)
         nullable = {fk.name: bool((links[fk.name] < 0).any()) for fk in schema.foreign_keys}
         encoders, tensors = encode_tables(schema, augmented_data, self._categorical_columns)
+        # How child counts follow a row's values: for parent rows kept at sampling.
+        structure.fit_expected({t: encoders[t].features(tensors[node[t]].x_num.numpy(),
+                                                        tensors[node[t]].x_cat.numpy())
+                                for t in schema.tables if schema.children_of(t)})
         summaries = None
         if self.child_summaries:
             summaries = fit_summaries(schema, {t: tensors[node[t]].x_num.numpy() for t in schema.tables}, links)
@@ -594,8 +598,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         fixed_rows, fixed_links = self._fixed_structure(fixed)
         check_params(link_matching=self.link_matching)  # read here: it may be set after fit
         start = time.perf_counter()
-        n_rows, links, source = self._structure.sample(scale, rng, fixed_rows, fixed_links,
-                                                       self.link_matching, self.nested_places)
+        n_rows, links, source = self._structure.sample(
+            scale, rng, fixed_rows, fixed_links, self.link_matching, self.nested_places,
+            fixed_sources=self._kept_sources(fixed, fixed_links, seed))
         timings = {'structure': time.perf_counter() - start}
         known = {t: self._known_all(t, df) for t, df in fixed.items()}
         for table, values in conditions.items():

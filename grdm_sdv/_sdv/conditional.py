@@ -35,6 +35,30 @@ class Conditioning:
             return None, None
         return {t: len(df) for t, df in fixed.items()}, keys.links(self._schema, fixed, tables=set(fixed))
 
+    def _kept_sources(self, fixed: dict[str, pd.DataFrame], fixed_links, seed: int) -> dict | None:
+        """The real rows whose child counts (and places) the rows of kept tables take: the
+        nearest in the counts their values predict, and in their actual counts along keys
+        whose children are kept too (``StructureModel.sources_by_values``); from a random
+        stream of their own (the sampling's ``default_rng(seed)`` stays apart)."""
+        if not fixed:
+            return None
+        rng = np.random.default_rng([seed, 2])
+        out = {}
+        for t, df in fixed.items():
+            children = self._schema.children_of(t)
+            if not children:
+                continue
+            x_num, x_cat = self._encoders[t].transform(self._known_all(t, df)[0])
+            counts = np.full((len(df), len(children)), -1, np.int64)
+            for j, fk in enumerate(children):
+                if fk.child in fixed:
+                    link = np.asarray(fixed_links[fk.name])
+                    counts[:, j] = np.bincount(link[link >= 0], minlength=len(df))[:len(df)]
+            found = self._structure.sources_by_values(t, self._encoders[t].features(x_num, x_cat), counts, rng)
+            if found is not None:
+                out[t] = found
+        return out
+
     def _check_given(self, data, what: str) -> None:
         if not self._fitted:
             raise SamplingError('This synthesizer has not been fitted. Please fit it before '

@@ -43,6 +43,8 @@ class SamplingForms:
         Args:
             fixed_tables: table -> DataFrame kept exactly (rows, keys, values); the other
                 tables are generated around them. A kept table's parents must be kept too.
+                A kept row's generated children number as those of a real row its values
+                resemble (``docs/conditional.md``).
             conditions: table -> {column: value} that every row of that table takes; the
                 rest of the database follows from it (e.g. ``{'customer': {'country': 'FR'}}``).
             return_data: with ``output_folder_path``, ``False`` streams the tables to the

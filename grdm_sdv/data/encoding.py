@@ -181,6 +181,20 @@ class TableEncoder:
         x_cat = np.stack(all_cat, 1) if all_cat else np.zeros((n, 0), np.int64)
         return x_num, x_cat
 
+    def features(self, x_num: np.ndarray, x_cat: np.ndarray) -> np.ndarray:
+        """``n x f`` float32: a row's values as one vector (its normal-scored numbers, then
+        one indicator per class of each categorical column and per null flag), for linear
+        models of the rows (``StructureModel.fit_expected``)."""
+        x_num, x_cat = np.asarray(x_num)[:, :self.d_num], np.asarray(x_cat)
+        parts = [x_num.astype(np.float32)]
+        for j, k in enumerate(self.num_classes):
+            codes = x_cat[:, j]
+            if k == 2 and j >= len(self.cat_columns):  # a null flag: one column
+                parts.append((codes == 1).astype(np.float32)[:, None])
+            else:
+                parts.append((codes[:, None] == np.arange(k)[None, :]).astype(np.float32))
+        return np.concatenate(parts, 1) if parts else np.zeros((len(x_cat), 0), np.float32)
+
     def inverse(
         self, x_num: np.ndarray, x_cat: np.ndarray, rng: np.random.Generator | None = None
     ) -> pd.DataFrame:

@@ -152,3 +152,31 @@ def test_kept_parent_table_is_followed_by_its_children():
     # Measured: 0.88 on average (0.93 real); the same model conditioned RePaint-style on
     # noised copies of the kept table reaches 0.76, and free generation 0.62-0.76.
     assert np.mean(rs) > 0.82, (rs, r_real)
+
+
+def test_kept_parents_get_child_counts_their_values_call_for(fitted):
+    """Rows kept with fixed_tables take child counts (and places) of real rows their values
+    resemble (0.2.21): the demo's premium customers order ~2.4x as often as standard ones.
+    Kept customers of a database the model never saw (another seed) keep that; before 0.2.21
+    every kept row drew a random real row's counts (segment's share of the order-count
+    variance ~0.00, real ~0.3)."""
+    from grdm_sdv.datasets import make_demo_database
+
+    new, _ = make_demo_database(n_customers=120, seed=5)
+
+    def by_segment(customers, orders):
+        n = orders.groupby('customer_id').size().reindex(customers['customer_id'], fill_value=0)
+        frame = pd.DataFrame({'segment': customers['segment'].to_numpy(), 'n': n.to_numpy()})
+        means = frame.groupby('segment')['n'].mean()
+        between = ((frame.groupby('segment')['n'].transform('mean') - frame['n'].mean()) ** 2).sum()
+        return means, between / ((frame['n'] - frame['n'].mean()) ** 2).sum()
+
+    real_means, real_share = by_segment(new['customer'], new['order'])
+    shares, ratios = [], []
+    for seed in range(2):
+        np.random.seed(seed)
+        out = fitted.sample(scale=1.0, fixed_tables={'region': new['region'], 'customer': new['customer']})
+        means, share = by_segment(new['customer'], out['order'])
+        shares.append(share)
+        ratios.append(means['premium'] / means['standard'])
+    assert np.mean(shares) > 0.12 and min(ratios) > 1.6, (shares, ratios, real_share, real_means.to_dict())

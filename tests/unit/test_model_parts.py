@@ -30,6 +30,12 @@ def test_encoder_round_trip_with_nulls_and_categories():
     assert back['y'].isna().equals(df['y'].isna())
     assert (back['k'].fillna('NA') == df['k'].fillna('NA')).all()
     assert (back['flag'] == df['flag']).all()
+    # One vector per row for linear models: the numbers, an indicator per class of each
+    # categorical column, one column per null flag.
+    feats = enc.features(x_num, x_cat)
+    assert feats.shape == (500, 2 + 3 + 2 + 1) and feats.dtype == np.float32
+    assert np.array_equal(feats[:, 2:5].sum(1), np.ones(500))
+    assert np.array_equal(feats[:, -1], np.isnan(df['y'].to_numpy()).astype(np.float32))
 
 
 def test_schema_topological_order_and_depth():

@@ -125,3 +125,59 @@ def test_nearest_draws_among_every_equal_row():
     assert set(got.tolist()) == set(range(50, 100))
     one = _nearest(np.ones((1, 1)), np.zeros((3, 1)), np.random.default_rng(0))
     assert one.tolist() == [0, 0, 0] and one.dtype == np.int64
+
+
+def test_sources_by_values_follow_expected_counts():
+    """Kept rows: a race's source is one of the real races whose child counts its values
+    predict (a ridge fit of log1p counts on values), or, along keys whose children are kept
+    too, nearest in actual counts; drawn anew each time among the nearest few."""
+    rng = np.random.default_rng(0)
+    schema, n_rows, links, fk = _real(rng)
+    model = StructureModel(schema).fit(n_rows, links)
+    col = {f.child: j for j, f in enumerate(schema.children_of('race'))}
+    per_race = model.degrees['race'][:, col['result']]
+    # One value per race that says how many results it has (noisy), one that says nothing.
+    x = np.stack([per_race + rng.normal(0, 0.5, n_rows['race']), rng.normal(size=n_rows['race'])], 1)
+    model.fit_expected({'race': x.astype(np.float32), 'result': np.zeros((n_rows['result'], 1), np.float32)})
+    assert set(model.expected) == {'race'}  # result has no children
+    unknown = np.full((n_rows['race'], 2), -1)
+    src = model.sources_by_values('race', x, unknown, np.random.default_rng(1))
+    assert src.shape == (n_rows['race'],)
+    corr = np.corrcoef(per_race, per_race[src])[0, 1]
+    shuffled = np.corrcoef(per_race, per_race[np.random.default_rng(2).permutation(src)])[0, 1]
+    assert corr > 0.8 and abs(shuffled) < 0.3, (corr, shuffled)
+    # Drawn anew: two calls differ, both following the values.
+    again = model.sources_by_values('race', x, unknown, np.random.default_rng(3))
+    assert (again != src).mean() > 0.3
+    assert np.corrcoef(per_race, per_race[again])[0, 1] > 0.8
+    # Results kept too: a row with 11 results and 33 laps takes a race with about those.
+    known = unknown.copy()
+    known[:, col['result']], known[:, col['lap']] = 11, 33
+    near = model.sources_by_values('race', x, known, np.random.default_rng(4))
+    assert np.abs(per_race[near] - 11).mean() < 1.0
+    # Nothing fitted (e.g. a file saved before 0.2.21): None, the caller draws at random.
+    assert model.sources_by_values('driver', np.zeros((3, 1)), np.full((3, 1), -1), rng) is None
+
+
+def test_sources_by_values_keep_the_real_counts_and_follow_a_part():
+    """The whole table given back gets every real row's counts once (near its own place);
+    a part of it (the races whose values say many results) gets real rows like it."""
+    rng = np.random.default_rng(0)
+    schema, n_rows, links, fk = _real(rng)
+    model = StructureModel(schema).fit(n_rows, links)
+    col = {f.child: j for j, f in enumerate(schema.children_of('race'))}
+    per_race = model.degrees['race'][:, col['result']]
+    x = (per_race + rng.normal(0, 0.5, n_rows['race']))[:, None].astype(np.float32)
+    model.fit_expected({'race': x})
+    unknown = np.full((n_rows['race'], 2), -1)
+    src = model.sources_by_values('race', x, unknown, np.random.default_rng(1))
+    assert np.array_equal(np.sort(src), np.arange(n_rows['race']))  # each real row once
+    assert np.corrcoef(per_race, per_race[src])[0, 1] > 0.8
+    many = np.flatnonzero(x[:, 0] > np.quantile(x[:, 0], 0.75))
+    part = model.sources_by_values('race', x[many], unknown[many], np.random.default_rng(2))
+    assert len(set(part.tolist())) == len(many)  # distinct while there are enough
+    assert per_race[part].mean() > per_race.mean() + 2, (per_race[part].mean(), per_race.mean())
+    # More rows given than real ones: whole copies, every real row twice.
+    both = np.r_[x, x]
+    twice = model.sources_by_values('race', both, np.full((len(both), 2), -1), np.random.default_rng(3))
+    assert np.array_equal(np.bincount(twice, minlength=n_rows['race']), np.full(n_rows['race'], 2))
