@@ -39,6 +39,7 @@ Everything is vectorized numpy, O(rows).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -184,43 +185,55 @@ class StructureModel:
             if a is not None and b is not None:
                 self.axes[name] = with_places(axis, links[anchor.name], links[name], a, b)
 
-    def fit_expected(self, features: dict[str, np.ndarray]) -> None:
+    def fit_expected(self, features: dict[str, Callable[[np.ndarray], np.ndarray]]) -> None:
         """Learn, per table with children, how its rows' child counts follow their values:
-        a ridge regression of ``log1p`` counts on ``features`` (table -> one vector per real
-        row), so that rows kept as given (``sample``'s ``fixed_sources``,
-        :meth:`sources_by_values`) can take child counts of real rows like them."""
-        self.expected = {}
-        for t, x in features.items():
-            deg = self.degrees.get(t)
-            if deg is None or not deg.shape[1] or len(x) != self.n_rows[t] or len(x) < MIN_EXPECTED_ROWS \
-                    or not x.shape[1]:
-                continue
-            self.expected[t] = ExpectedCounts.fit(x, np.log1p(deg.astype(np.float64)))
+        a ridge regression of ``log1p`` counts on its rows' feature vectors, so that rows
+        kept as given (``sample``'s ``fixed_sources``, :meth:`sources_by_values`) can take
+        child counts of real rows like them.
 
-    def sources_by_values(self, table: str, features: np.ndarray, counts: np.ndarray,
-                          rng: np.random.Generator) -> np.ndarray | None:
+        Args:
+            features: table -> a function giving the feature vectors of the real rows at
+                given row indices (called on at most :data:`EXPECTED_FIT_ROWS` rows at a
+                time, so a wide one-hot layout is never built for every row at once).
+        """
+        self.expected = {}
+        for t, make in features.items():
+            deg = self.degrees.get(t)
+            if deg is None or not deg.shape[1] or self.n_rows[t] < MIN_EXPECTED_ROWS:
+                continue
+            fitted = ExpectedCounts.fit(make, np.log1p(deg.astype(np.float64)))
+            if fitted is not None:
+                self.expected[t] = fitted
+
+    def expected_counts(self, table: str, features: np.ndarray) -> np.ndarray | None:
+        """The ``log1p`` child counts rows with these feature vectors are expected to have
+        (:meth:`fit_expected`), or ``None`` where nothing was fitted for the table (no
+        children, fewer than :data:`MIN_EXPECTED_ROWS` rows, or a file saved before 0.2.21)."""
+        fitted = getattr(self, 'expected', {}).get(table)
+        return None if fitted is None else fitted.predict(features)
+
+    def sources_by_values(self, table: str, expected: np.ndarray, counts: np.ndarray,
+                          rng: np.random.Generator) -> np.ndarray:
         """Source rows for rows of ``table`` given as they are (kept with ``fixed_tables``),
-        from the child counts their values predict (:meth:`fit_expected`): each given row
-        takes a real row at its place among the real rows' expected counts, a few places
+        from the child counts their values predict (:meth:`expected_counts`): each given
+        row takes a real row at its place among the real rows' expected counts, a few places
         either way at random, distinct real rows while there are enough (:func:`_placed`:
         the whole real table given back gets every real row's counts once, each near its
         own place; a part of it, those of the real rows its values resemble). Where some
         foreign keys' children are given too (``counts`` column ``>= 0``; ``-1``: to be
-        sampled), those columns are the actual counts, and the source is one of the real
-        rows nearest in both (:func:`_nearest`). ``None`` where nothing was fitted for the
-        table (no children, too few rows, or a file saved before 0.2.21).
+        sampled), those columns are the actual counts, and each given row draws, with
+        replacement, one of the about :data:`KEPT_NEIGHBOURS` real rows nearest in both
+        (:func:`_nearest`).
 
         Args:
-            table: the table.
-            features: one vector per given row, as :meth:`fit_expected` took them.
+            table: a table :meth:`expected_counts` has a fit for.
+            expected: ``n x c`` expected ``log1p`` child counts of the given rows.
             counts: ``n x c`` child counts of the given rows (``schema.children_of`` order),
                 a column of ``-1`` where that foreign key's children are to be sampled.
-            rng: numpy generator (ties).
+            rng: numpy generator.
         """
-        fitted = getattr(self, 'expected', {}).get(table)
-        if fitted is None or not len(features):
-            return None
-        real, given = fitted.fitted.astype(np.float64), fitted.predict(features)
+        real = self.expected[table].fitted.astype(np.float64)
+        given = np.array(expected, np.float64)
         known = (counts >= 0).all(0)
         real[:, known] = np.log1p(self.degrees[table][:, known].astype(np.float64))
         given[:, known] = np.log1p(counts[:, known].astype(np.float64))
@@ -471,16 +484,23 @@ class ExpectedCounts:
     fitted: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray) -> 'ExpectedCounts':
-        """Fit on at most :data:`EXPECTED_FIT_ROWS` rows (at random, seed 0)."""
+    def fit(cls, make: Callable[[np.ndarray], np.ndarray], y: np.ndarray) -> 'ExpectedCounts | None':
+        """Fit on at most :data:`EXPECTED_FIT_ROWS` rows (at random, seed 0) of ``y``'s,
+        their feature vectors from ``make(rows)``; then predict every row, as many at a
+        time. ``None`` where the rows have no features."""
         from sklearn.linear_model import Ridge
 
-        rows = np.arange(len(x))
-        if len(rows) > EXPECTED_FIT_ROWS:
-            rows = np.sort(np.random.default_rng(0).choice(len(x), EXPECTED_FIT_ROWS, replace=False))
-        model = Ridge(alpha=1.0).fit(x[rows], y[rows])
-        out = cls(model, np.zeros(y.shape, np.float32))
-        out.fitted = out.predict(x).astype(np.float32)
+        n = len(y)
+        rows = np.arange(n)
+        if n > EXPECTED_FIT_ROWS:
+            rows = np.sort(np.random.default_rng(0).choice(n, EXPECTED_FIT_ROWS, replace=False))
+        x = make(rows)
+        if not x.shape[1]:
+            return None
+        out = cls(Ridge(alpha=1.0).fit(x, y[rows]), np.zeros(y.shape, np.float32))
+        for start in range(0, n, EXPECTED_FIT_ROWS):
+            part = np.arange(start, min(n, start + EXPECTED_FIT_ROWS))
+            out.fitted[part] = out.predict(x if n <= EXPECTED_FIT_ROWS else make(part))
         return out
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -551,29 +571,35 @@ def _child_counts(schema: RelationalSchema, table: str, n: int,
 
 def _placed(real: np.ndarray, given: np.ndarray, jitter: int, rng: np.random.Generator) -> np.ndarray:
     """For each ``given`` row, a ``real`` row at its place among the real rows: both scored
-    on the first principal component of the real rows (standardised), each given row placed
-    among the real scores (anywhere among tied ones) and moved up to ``jitter / 2`` places
-    either way at random, then given distinct real rows in that order, each as near its
-    place as the others leave room for (real rows repeated, whole copies, only where more
-    rows are given than there are real ones). The real rows given back get the real rows
-    once each, near their own places; a part of them, real rows of its own places."""
+    on the first principal component of the real rows (centred, in their own units, so a
+    column the values hardly predict weighs little), each given row placed among the real
+    scores (anywhere among tied ones) and moved up to ``jitter / 2`` places either way at
+    random. Fewer given rows than real ones take distinct real rows in that order, each at
+    the first place at or after its own that the rows before it leave free (so a crowd of
+    given rows spreads upward); as many or more take the real rows whole copies at a time
+    and the rest drawn at random (as a sampled table does), one to one in that order. The
+    real rows given back get every real row once, near its own place; a part of them, real
+    rows of its own places."""
     n, m = len(real), len(given)
-    mean, sd = real.mean(0), real.std(0) + 1e-9
-    axis = np.linalg.svd((real - mean) / sd, full_matrices=False)[2][0]
-    s_real, s_given = ((real - mean) / sd) @ axis, ((given - mean) / sd) @ axis
-    copies = -(-m // n)
-    order = np.repeat(np.lexsort((rng.random(n), s_real)), copies)  # each real row `copies` times
-    ranked = np.repeat(np.sort(s_real), copies)
+    mean = real.mean(0)
+    axis = np.linalg.svd(real - mean, full_matrices=False)[2][0]
+    s_real, s_given = (real - mean) @ axis, (given - mean) @ axis
+    ranked = np.sort(s_real)
     lo = np.searchsorted(ranked, s_given, side='left')
     hi = np.searchsorted(ranked, s_given, side='right')
-    place = lo + rng.random(m) * (hi - lo) + rng.uniform(-jitter / 2, jitter / 2, m) * copies
+    place = lo + rng.random(m) * (hi - lo) + rng.uniform(-jitter / 2, jitter / 2, m)
     rows = np.argsort(place, kind='stable')
-    i = np.arange(m)
-    want = np.clip(np.round(place[rows]).astype(np.int64), 0, len(order) - 1)
-    # The i-th given row (in place order) takes real position
-    # min(i + max_{j<=i}(want_j - j), N - m + i): increasing, so distinct, and in range.
-    at = np.minimum(i + np.maximum.accumulate(want - i), len(order) - m + i)
     out = np.empty(m, np.int64)
+    if m >= n:
+        pool = _resample(n, m, rng)
+        out[rows] = pool[np.lexsort((rng.random(m), s_real[pool]))]
+        return out
+    order = np.lexsort((rng.random(n), s_real))
+    i = np.arange(m)
+    want = np.clip(np.floor(place[rows]).astype(np.int64), 0, n - 1)
+    # The i-th given row (in place order) takes real position
+    # min(i + max_{j<=i}(want_j - j), n - m + i): increasing, so distinct, and in range.
+    at = np.minimum(i + np.maximum.accumulate(want - i), n - m + i)
     out[rows] = order[at]
     return out
 

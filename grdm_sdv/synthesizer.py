@@ -438,8 +438,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         nullable = {fk.name: bool((links[fk.name] < 0).any()) for fk in schema.foreign_keys}
         encoders, tensors = encode_tables(schema, augmented_data, self._categorical_columns)
         # How child counts follow a row's values: for parent rows kept at sampling.
-        structure.fit_expected({t: encoders[t].features(tensors[node[t]].x_num.numpy(),
-                                                        tensors[node[t]].x_cat.numpy())
+        structure.fit_expected({t: _feature_maker(encoders[t], tensors[node[t]])
                                 for t in schema.tables if schema.children_of(t)})
         summaries = None
         if self.child_summaries:
@@ -971,6 +970,12 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                           'sampling on CPU.', stacklevel=2)
             synth.device = 'cpu'
         return synth
+
+
+def _feature_maker(encoder, tensors):
+    """``rows -> feature vectors`` of a table's encoded rows (``TableEncoder.features``)."""
+    x_num, x_cat = tensors.x_num.numpy(), tensors.x_cat.numpy()
+    return lambda rows: encoder.features(x_num[rows], x_cat[rows])
 
 
 def _side_by_side(first: dict[str, np.ndarray], second: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

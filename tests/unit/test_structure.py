@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from grdm_sdv.data.schema import RelationalSchema
-from grdm_sdv.structure import StructureModel, _duplicated
+from grdm_sdv.structure import StructureModel, _duplicated, _placed
 
 
 def _schema():
@@ -138,25 +138,29 @@ def test_sources_by_values_follow_expected_counts():
     per_race = model.degrees['race'][:, col['result']]
     # One value per race that says how many results it has (noisy), one that says nothing.
     x = np.stack([per_race + rng.normal(0, 0.5, n_rows['race']), rng.normal(size=n_rows['race'])], 1)
-    model.fit_expected({'race': x.astype(np.float32), 'result': np.zeros((n_rows['result'], 1), np.float32)})
+    model.fit_expected({'race': lambda rows: x[rows].astype(np.float32),
+                        'result': lambda rows: np.zeros((len(rows), 1), np.float32)})
     assert set(model.expected) == {'race'}  # result has no children
     unknown = np.full((n_rows['race'], 2), -1)
-    src = model.sources_by_values('race', x, unknown, np.random.default_rng(1))
+    expected = model.expected_counts('race', x)
+    src = model.sources_by_values('race', expected, unknown, np.random.default_rng(1))
     assert src.shape == (n_rows['race'],)
     corr = np.corrcoef(per_race, per_race[src])[0, 1]
     shuffled = np.corrcoef(per_race, per_race[np.random.default_rng(2).permutation(src)])[0, 1]
     assert corr > 0.8 and abs(shuffled) < 0.3, (corr, shuffled)
     # Drawn anew: two calls differ, both following the values.
-    again = model.sources_by_values('race', x, unknown, np.random.default_rng(3))
+    again = model.sources_by_values('race', expected, unknown, np.random.default_rng(3))
     assert (again != src).mean() > 0.3
     assert np.corrcoef(per_race, per_race[again])[0, 1] > 0.8
     # Results kept too: a row with 11 results and 33 laps takes a race with about those.
     known = unknown.copy()
     known[:, col['result']], known[:, col['lap']] = 11, 33
-    near = model.sources_by_values('race', x, known, np.random.default_rng(4))
+    near = model.sources_by_values('race', expected, known, np.random.default_rng(4))
     assert np.abs(per_race[near] - 11).mean() < 1.0
     # Nothing fitted (e.g. a file saved before 0.2.21): None, the caller draws at random.
-    assert model.sources_by_values('driver', np.zeros((3, 1)), np.full((3, 1), -1), rng) is None
+    assert model.expected_counts('driver', np.zeros((3, 1))) is None
+    del model.expected  # as unpickled from before 0.2.21
+    assert model.expected_counts('race', x) is None
 
 
 def test_sources_by_values_keep_the_real_counts_and_follow_a_part():
@@ -168,16 +172,37 @@ def test_sources_by_values_keep_the_real_counts_and_follow_a_part():
     col = {f.child: j for j, f in enumerate(schema.children_of('race'))}
     per_race = model.degrees['race'][:, col['result']]
     x = (per_race + rng.normal(0, 0.5, n_rows['race']))[:, None].astype(np.float32)
-    model.fit_expected({'race': x})
+    model.fit_expected({'race': lambda rows: x[rows]})
     unknown = np.full((n_rows['race'], 2), -1)
-    src = model.sources_by_values('race', x, unknown, np.random.default_rng(1))
+    src = model.sources_by_values('race', model.expected_counts('race', x), unknown, np.random.default_rng(1))
     assert np.array_equal(np.sort(src), np.arange(n_rows['race']))  # each real row once
     assert np.corrcoef(per_race, per_race[src])[0, 1] > 0.8
     many = np.flatnonzero(x[:, 0] > np.quantile(x[:, 0], 0.75))
-    part = model.sources_by_values('race', x[many], unknown[many], np.random.default_rng(2))
+    part = model.sources_by_values('race', model.expected_counts('race', x[many]), unknown[many],
+                                   np.random.default_rng(2))
     assert len(set(part.tolist())) == len(many)  # distinct while there are enough
     assert per_race[part].mean() > per_race.mean() + 2, (per_race[part].mean(), per_race.mean())
-    # More rows given than real ones: whole copies, every real row twice.
-    both = np.r_[x, x]
-    twice = model.sources_by_values('race', both, np.full((len(both), 2), -1), np.random.default_rng(3))
-    assert np.array_equal(np.bincount(twice, minlength=n_rows['race']), np.full(n_rows['race'], 2))
+    # More rows given than real ones: whole copies, then distinct rows drawn, as a sampled
+    # table gets them (every real row twice; or once or twice, once for one row more).
+    for extra in (0, 1, 37):
+        more = np.r_[x, x[:extra]] if extra else np.r_[x, x]
+        got = model.sources_by_values('race', model.expected_counts('race', more),
+                                      np.full((len(more), 2), -1), np.random.default_rng(3))
+        uses = np.bincount(got, minlength=n_rows['race'])
+        want = len(more) // n_rows['race']
+        assert uses.min() >= want and uses.max() <= want + 1 and uses.sum() == len(more), extra
+    twice = model.sources_by_values('race', model.expected_counts('race', np.r_[x, x]),
+                                    np.full((2 * n_rows['race'], 2), -1), np.random.default_rng(3))
+    assert np.corrcoef(np.r_[per_race, per_race], per_race[twice])[0, 1] > 0.8
+
+
+def test_placed_weighs_columns_by_their_spread():
+    """A child key whose expected counts hardly vary does not take the placing over (the
+    scores are the real rows' first component in their own units, not standardised)."""
+    rng = np.random.default_rng(0)
+    a, z = rng.normal(size=1000), rng.normal(size=1000)
+    real = np.c_[a, 0.01 * z]
+    own = rng.choice(1000, 300, replace=False)
+    src = _placed(real, real[own], 10, np.random.default_rng(1))
+    assert len(set(src.tolist())) == 300
+    assert np.corrcoef(a[src], a[own])[0, 1] > 0.99
