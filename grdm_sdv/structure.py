@@ -223,7 +223,8 @@ class StructureModel:
         foreign keys' children are given too (``counts`` column ``>= 0``; ``-1``: to be
         sampled), those columns are the actual counts, and each given row draws, with
         replacement, one of the about :data:`KEPT_NEIGHBOURS` real rows nearest in both
-        (:func:`_nearest`).
+        (:func:`_nearest`); where all are given, a real row with the nearest actual counts
+        (as :meth:`sources_of` gives keys and links given).
 
         Args:
             table: a table :meth:`expected_counts` has a fit for.
@@ -237,6 +238,8 @@ class StructureModel:
         known = (counts >= 0).all(0)
         real[:, known] = np.log1p(self.degrees[table][:, known].astype(np.float64))
         given[:, known] = np.log1p(counts[:, known].astype(np.float64))
+        if known.all():  # every child kept: the nearest actual counts, as for given keys
+            return _nearest(real, given, rng)
         if known.any():
             return _nearest(real, given, rng, KEPT_NEIGHBOURS)
         return _placed(real, given, KEPT_NEIGHBOURS, rng)

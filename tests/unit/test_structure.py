@@ -157,6 +157,13 @@ def test_sources_by_values_follow_expected_counts():
     known[:, col['result']], known[:, col['lap']] = 11, 33
     near = model.sources_by_values('race', expected, known, np.random.default_rng(4))
     assert np.abs(per_race[near] - 11).mean() < 1.0
+    # Only the results kept (each race's own), laps to be sampled: one of the real races
+    # nearest in results and expected laps, i.e. about its own number of results.
+    some = unknown.copy()
+    some[:, col['result']] = per_race
+    part = model.sources_by_values('race', expected, some, np.random.default_rng(5))
+    assert np.abs(per_race[part] - per_race).mean() < 1.0
+    assert (part != np.arange(n_rows['race'])).mean() > 0.3  # drawn among the nearest few
     # Nothing fitted (e.g. a file saved before 0.2.21): None, the caller draws at random.
     assert model.expected_counts('driver', np.zeros((3, 1))) is None
     del model.expected  # as unpickled from before 0.2.21
