@@ -64,6 +64,8 @@ class StructureModel:
         nests: nested child table -> how its rows are dealt among their parents (:class:`Nest`).
         expected: table -> a ridge regression of its rows' ``log1p`` child counts on their
             values (:meth:`fit_expected`; tables with children only).
+        categories: table -> column -> a classifier of the column's category from the
+            row's ``log1p`` child counts (:meth:`fit_categories`; tables with children).
     """
 
     schema: RelationalSchema
@@ -76,6 +78,7 @@ class StructureModel:
     axes: dict[str, CoParentAxis] = field(default_factory=dict)
     nests: dict[str, 'Nest'] = field(default_factory=dict)
     expected: dict[str, 'ExpectedCounts'] = field(default_factory=dict)
+    categories: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def fit(self, n_rows: dict[str, int], links: dict[str, np.ndarray]) -> 'StructureModel':
         """Learn the structure.
@@ -205,6 +208,52 @@ class StructureModel:
             if fitted is not None:
                 self.expected[t] = fitted
 
+    def fit_categories(self, codes: dict[str, dict[str, np.ndarray]]) -> None:
+        """Learn, per table with children and per categorical column of it, how likely each
+        category is given a row's child counts: a multinomial logistic regression of the
+        real rows' category codes on their ``log1p`` counts (on at most
+        :data:`EXPECTED_FIT_ROWS` rows), so that rows conditioned on a category
+        (:meth:`condition_weights`) can copy the counts of real rows as that category has
+        them. Columns of one class or more than :data:`MAX_CONDITION_CLASSES` are left out.
+
+        Args:
+            codes: table -> column -> category code of every real row.
+        """
+        from sklearn.linear_model import LogisticRegression
+
+        self.categories = {}
+        for t, columns in codes.items():
+            deg = self.degrees.get(t)
+            if deg is None or not deg.shape[1] or self.n_rows[t] < MIN_EXPECTED_ROWS:
+                continue
+            rows = np.arange(self.n_rows[t])
+            if len(rows) > EXPECTED_FIT_ROWS:
+                rows = np.sort(np.random.default_rng(0).choice(len(rows), EXPECTED_FIT_ROWS, replace=False))
+            x = np.log1p(deg[rows].astype(np.float64))
+            for name, code in columns.items():
+                y = np.asarray(code)[rows]
+                if not 2 <= len(np.unique(y)) <= MAX_CONDITION_CLASSES:
+                    continue
+                self.categories.setdefault(t, {})[name] = LogisticRegression(max_iter=500).fit(x, y)
+
+    def condition_weights(self, table: str, codes: dict[str, int]) -> np.ndarray | None:
+        """Weights over the real rows of ``table`` for rows whose columns take the category
+        ``codes`` (column -> code): the product over those columns of each real row's
+        probability of that category given its child counts (:meth:`fit_categories`), so
+        that drawing sources by them gives the counts the category has (Bayes: the counts'
+        distribution reweighted by how likely the category is at each). ``None`` where no
+        conditioned column has a classifier (or a file saved before 0.2.21)."""
+        fitted = getattr(self, 'categories', {}).get(table, {})
+        used = [(fitted[c], code) for c, code in codes.items() if c in fitted]
+        if not used:
+            return None
+        x = np.log1p(self.degrees[table].astype(np.float64))
+        weight = np.ones(len(x))
+        for model, code in used:
+            classes = list(model.classes_)
+            weight *= model.predict_proba(x)[:, classes.index(code)] if code in classes else 0.0
+        return weight if weight.sum() > 0 else None
+
     def expected_counts(self, table: str, features: np.ndarray) -> np.ndarray | None:
         """The ``log1p`` child counts rows with these feature vectors are expected to have
         (:meth:`fit_expected`), or ``None`` where nothing was fitted for the table (no
@@ -253,6 +302,7 @@ class StructureModel:
         link_matching: str = 'places',
         nest: bool = True,
         fixed_sources: dict[str, np.ndarray] | None = None,
+        source_weights: dict[str, np.ndarray] | None = None,
     ) -> tuple[dict[str, int], dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Sample a new graph.
 
@@ -265,6 +315,10 @@ class StructureModel:
             fixed_sources: table -> the real row each row of a kept table takes its child
                 counts (and places) from (:meth:`sources_by_values`); a kept table not in it
                 takes random real rows'.
+            source_weights: table -> a weight per real row (:meth:`condition_weights`): the
+                generated rows of the table copy real rows drawn by them (systematic
+                resampling: each real row about ``n * weight`` times) instead of every real
+                row alike.
             link_matching: ``'places'``: secondary foreign keys along their co-parent axes
                 (:mod:`grdm_sdv.coparents`) and, where :meth:`fit_places` gave an axis
                 places, by them within blocks of the axis; ``'axis'``: along the axes only
@@ -315,6 +369,9 @@ class StructureModel:
                     deg_syn[t] = np.zeros((n, real_deg.shape[1]), np.int64)
                 elif fixed_sources is not None and t in fixed_sources:
                     source[t] = np.asarray(fixed_sources[t], np.int64)
+                    deg_syn[t] = real_deg[source[t]]
+                elif source_weights is not None and t in source_weights:
+                    source[t] = _weighted_resample(source_weights[t], n, rng)
                     deg_syn[t] = real_deg[source[t]]
                 else:
                     source[t] = _resample(self.n_rows[t], n, rng)
@@ -512,6 +569,8 @@ class ExpectedCounts:
         return np.asarray(pred, np.float64).reshape(len(x), -1)
 
 
+#: A categorical column of more classes gets no classifier for conditions.
+MAX_CONDITION_CLASSES = 50
 #: Rows a table's expected child counts are fitted on, at most.
 EXPECTED_FIT_ROWS = 20000
 
@@ -630,6 +689,15 @@ def _nearest(real: np.ndarray, given: np.ndarray, rng: np.random.Generator, k: i
     offset = np.floor(pick - (np.cumsum(count, 1) - count)[rows, j]).astype(np.int64)
     offset = np.clip(offset, 0, size[near[rows, j]] - 1)
     return members[start[near[rows, j]] + offset].astype(np.int64)
+
+
+def _weighted_resample(weight: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` row indices drawn by ``weight`` with low variance (systematic resampling: one
+    random offset, then every ``1/n`` of the cumulative weight), in random order."""
+    cum = np.cumsum(np.asarray(weight, np.float64))
+    cum /= cum[-1]
+    at = np.searchsorted(cum, (rng.random() + np.arange(n)) / n, side='right')
+    return rng.permutation(np.minimum(at, len(cum) - 1)).astype(np.int64)
 
 
 def _resample(n_real: int, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -440,6 +440,10 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         # How child counts follow a row's values: for parent rows kept at sampling.
         structure.fit_expected({t: _feature_maker(encoders[t], tensors[node[t]])
                                 for t in schema.tables if schema.children_of(t)})
+        # And how a category goes with child counts: for rows sampled under conditions.
+        structure.fit_categories({t: {c.name: tensors[node[t]].x_cat.numpy()[:, j]
+                                      for j, c in enumerate(encoders[t].cat_columns)}
+                                  for t in schema.tables if schema.children_of(t)})
         summaries = None
         if self.child_summaries:
             summaries = fit_summaries(schema, {t: tensors[node[t]].x_num.numpy() for t in schema.tables}, links)
@@ -599,7 +603,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         start = time.perf_counter()
         n_rows, links, source = self._structure.sample(
             scale, rng, fixed_rows, fixed_links, self.link_matching, self.nested_places,
-            fixed_sources=self._kept_sources(fixed, fixed_links, seed))
+            fixed_sources=self._kept_sources(fixed, fixed_links, seed),
+            source_weights=self._condition_weights(conditions, fixed))
         timings = {'structure': time.perf_counter() - start}
         known = {t: self._known_all(t, df) for t, df in fixed.items()}
         for table, values in conditions.items():

@@ -62,6 +62,25 @@ class Conditioning:
                 out[t] = self._structure.sources_by_values(t, np.concatenate(parts), counts, rng)
         return out
 
+    def _condition_weights(self, conditions: dict[str, dict], fixed: dict) -> dict | None:
+        """Per generated table conditioned on categories: weights over its real rows by
+        how likely each is to have them given its child counts
+        (``StructureModel.condition_weights``), so its rows copy counts the categories have."""
+        out = {}
+        for t, values in (conditions or {}).items():
+            if t in fixed or not self._schema.children_of(t):
+                continue
+            codes = {}
+            for c in self._encoders[t].cat_columns:
+                if c.name in values:
+                    hit = np.flatnonzero([values[c.name] == v for v in c.categories])
+                    if len(hit):
+                        codes[c.name] = int(hit[0])
+            weights = self._structure.condition_weights(t, codes) if codes else None
+            if weights is not None:
+                out[t] = weights
+        return out or None
+
     def _check_given(self, data, what: str) -> None:
         if not self._fitted:
             raise SamplingError('This synthesizer has not been fitted. Please fit it before '

@@ -46,7 +46,8 @@ class SamplingForms:
                 A kept row's generated children number as those of a real row its values
                 resemble (``docs/conditional.md``).
             conditions: table -> {column: value} that every row of that table takes; the
-                rest of the database follows from it (e.g. ``{'customer': {'country': 'FR'}}``).
+                rest of the database follows from it (e.g. ``{'customer': {'country': 'FR'}}``),
+                a category's child counts included.
             return_data: with ``output_folder_path``, ``False`` streams the tables to the
                 folder without keeping them and returns table -> CSV path (see
                 :meth:`sample_scale`).

@@ -180,3 +180,19 @@ def test_kept_parents_get_child_counts_their_values_call_for(fitted):
         shares.append(share)
         ratios.append(means['premium'] / means['standard'])
     assert np.mean(shares) > 0.12 and min(ratios) > 1.6, (shares, ratios, real_share, real_means.to_dict())
+
+
+def test_conditioned_rows_get_the_child_counts_of_their_category(fitted, demo):
+    """Rows generated under a category condition copy the child counts of real rows drawn
+    by how likely they are to have it (0.2.21): every customer premium, ~1.5x the orders of
+    an average customer; every customer standard, ~0.65x. Before, every conditioned row
+    copied a random real row's counts (~1.0x either way)."""
+    tables, _ = demo
+    real = tables['order'].groupby('customer_id').size().reindex(tables['customer']['customer_id'], fill_value=0)
+    ratio = {}
+    for segment in ('premium', 'standard'):
+        np.random.seed(0)
+        out = fitted.sample(scale=1.0, conditions={'customer': {'segment': segment}})
+        n = out['order'].groupby('customer_id').size().reindex(out['customer']['customer_id'], fill_value=0)
+        ratio[segment] = n.mean() / real.mean()
+    assert ratio['premium'] > 1.25 and ratio['standard'] < 0.8, ratio

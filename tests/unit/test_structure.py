@@ -213,3 +213,29 @@ def test_placed_weighs_columns_by_their_spread():
     src = _placed(real, real[own], 10, np.random.default_rng(1))
     assert len(set(src.tolist())) == 300
     assert np.corrcoef(a[src], a[own])[0, 1] > 0.99
+
+
+def test_condition_weights_draw_the_counts_of_a_category():
+    """A category that goes with many results: weighting the real races by how likely each
+    has it given its child counts, and drawing sources by the weights, gives the category's
+    counts (Bayes), with every real row drawn about n * weight times."""
+    rng = np.random.default_rng(0)
+    schema, n_rows, links, fk = _real(rng)
+    model = StructureModel(schema).fit(n_rows, links)
+    col = {f.child: j for j, f in enumerate(schema.children_of('race'))}
+    per_race = model.degrees['race'][:, col['result']]
+    big = (per_race + rng.normal(0, 2, n_rows['race']) > per_race.mean()).astype(np.int64)
+    model.fit_categories({'race': {'kind': big, 'constant': np.zeros(n_rows['race'], np.int64)}})
+    assert set(model.categories['race']) == {'kind'}  # one class: nothing to learn
+    w = model.condition_weights('race', {'kind': 1})
+    assert w.shape == (n_rows['race'],) and (w >= 0).all()
+    assert model.condition_weights('race', {'constant': 0}) is None
+    from grdm_sdv.structure import _weighted_resample
+    src = _weighted_resample(w, 5000, np.random.default_rng(1))
+    drawn = per_race[src].mean()
+    assert abs(drawn - per_race[big == 1].mean()) < 0.6, (drawn, per_race[big == 1].mean(), per_race.mean())
+    uses = np.bincount(src, minlength=n_rows['race'])
+    assert np.abs(uses - 5000 * w / w.sum()).max() <= 1.0  # systematic: floor or ceil
+    # In the structure: the races' sources drawn by the weights.
+    _, syn, source = model.sample(1.0, np.random.default_rng(2), source_weights={'race': w})
+    assert per_race[source['race']].mean() > per_race.mean() + 1
