@@ -39,6 +39,7 @@ Everything is vectorized numpy, O(rows).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -219,6 +220,7 @@ class StructureModel:
         Args:
             codes: table -> column -> category code of every real row.
         """
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression
 
         self.categories = {}
@@ -234,15 +236,19 @@ class StructureModel:
                 y = np.asarray(code)[rows]
                 if not 2 <= len(np.unique(y)) <= MAX_CONDITION_CLASSES:
                     continue
-                self.categories.setdefault(t, {})[name] = LogisticRegression(max_iter=500).fit(x, y)
+                with warnings.catch_warnings():  # a rough fit is enough for weights
+                    warnings.simplefilter('ignore', ConvergenceWarning)
+                    model = LogisticRegression(max_iter=500).fit(x, y)
+                self.categories.setdefault(t, {})[name] = model
 
     def condition_weights(self, table: str, codes: dict[str, int]) -> np.ndarray | None:
         """Weights over the real rows of ``table`` for rows whose columns take the category
         ``codes`` (column -> code): the product over those columns of each real row's
         probability of that category given its child counts (:meth:`fit_categories`), so
         that drawing sources by them gives the counts the category has (Bayes: the counts'
-        distribution reweighted by how likely the category is at each). ``None`` where no
-        conditioned column has a classifier (or a file saved before 0.2.21)."""
+        distribution reweighted by how likely the category is at each). ``None`` (every real
+        row alike) where no conditioned column has a classifier (or a file saved before
+        0.2.21), or a classifier never saw the category (outside the rows it was fitted on)."""
         fitted = getattr(self, 'categories', {}).get(table, {})
         used = [(fitted[c], code) for c, code in codes.items() if c in fitted]
         if not used:
@@ -251,7 +257,11 @@ class StructureModel:
         weight = np.ones(len(x))
         for model, code in used:
             classes = list(model.classes_)
-            weight *= model.predict_proba(x)[:, classes.index(code)] if code in classes else 0.0
+            if code not in classes:
+                return None
+            for start in range(0, len(x), EXPECTED_FIT_ROWS):  # n x classes a chunk at a time
+                part = slice(start, start + EXPECTED_FIT_ROWS)
+                weight[part] *= model.predict_proba(x[part])[:, classes.index(code)]
         return weight if weight.sum() > 0 else None
 
     def expected_counts(self, table: str, features: np.ndarray) -> np.ndarray | None:
