@@ -246,23 +246,26 @@ class StructureModel:
         ``codes`` (column -> code): the product over those columns of each real row's
         probability of that category given its child counts (:meth:`fit_categories`), so
         that drawing sources by them gives the counts the category has (Bayes: the counts'
-        distribution reweighted by how likely the category is at each). ``None`` (every real
-        row alike) where no conditioned column has a classifier (or a file saved before
-        0.2.21), or a classifier never saw the category (outside the rows it was fitted on)."""
+        distribution reweighted by how likely the category is at each; several columns
+        multiply, as if independent given the counts). A column whose classifier never saw
+        the category (outside the rows it was fitted on) adds no weight. ``None`` (every real
+        row alike) where no conditioned column has a classifier (tables of fewer than
+        :data:`MIN_EXPECTED_ROWS` rows, files saved before 0.2.21) or nothing is left."""
         fitted = getattr(self, 'categories', {}).get(table, {})
         used = [(fitted[c], code) for c, code in codes.items() if c in fitted]
         if not used:
             return None
         x = np.log1p(self.degrees[table].astype(np.float64))
-        weight = np.ones(len(x))
+        weight, weighed = np.ones(len(x)), False
         for model, code in used:
             classes = list(model.classes_)
-            if code not in classes:
-                return None
+            if code not in classes:  # a category its rows never showed: no weight from it
+                continue
+            weighed = True
             for start in range(0, len(x), EXPECTED_FIT_ROWS):  # n x classes a chunk at a time
                 part = slice(start, start + EXPECTED_FIT_ROWS)
                 weight[part] *= model.predict_proba(x[part])[:, classes.index(code)]
-        return weight if weight.sum() > 0 else None
+        return weight if weighed and weight.sum() > 0 else None
 
     def expected_counts(self, table: str, features: np.ndarray) -> np.ndarray | None:
         """The ``log1p`` child counts rows with these feature vectors are expected to have
@@ -327,8 +330,8 @@ class StructureModel:
                 takes random real rows'.
             source_weights: table -> a weight per real row (:meth:`condition_weights`): the
                 generated rows of the table copy real rows drawn by them (systematic
-                resampling: each real row about ``n * weight`` times) instead of every real
-                row alike.
+                resampling: each real row ``n * weight / sum(weight)`` times, rounded down
+                or up) instead of every real row alike.
             link_matching: ``'places'``: secondary foreign keys along their co-parent axes
                 (:mod:`grdm_sdv.coparents`) and, where :meth:`fit_places` gave an axis
                 places, by them within blocks of the axis; ``'axis'``: along the axes only
@@ -704,10 +707,12 @@ def _nearest(real: np.ndarray, given: np.ndarray, rng: np.random.Generator, k: i
 def _weighted_resample(weight: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` row indices drawn by ``weight`` with low variance (systematic resampling: one
     random offset, then every ``1/n`` of the cumulative weight), in random order."""
-    cum = np.cumsum(np.asarray(weight, np.float64))
+    weight = np.asarray(weight, np.float64)
+    cum = np.cumsum(weight)
     cum /= cum[-1]
     at = np.searchsorted(cum, (rng.random() + np.arange(n)) / n, side='right')
-    return rng.permutation(np.minimum(at, len(cum) - 1)).astype(np.int64)
+    last = np.flatnonzero(weight > 0)[-1]  # rounding at the very top: the last weighted row
+    return rng.permutation(np.minimum(at, last)).astype(np.int64)
 
 
 def _resample(n_real: int, n: int, rng: np.random.Generator) -> np.ndarray:

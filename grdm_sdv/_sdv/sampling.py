@@ -82,6 +82,11 @@ class SamplingForms:
             if not isinstance(vals, dict):
                 raise SynthesizerInputError(
                     f"conditions['{t}'] must be a dict of column -> value, got {type(vals).__name__}.")
+            if t in (fixed_tables or {}):
+                raise SynthesizerInputError(
+                    f"Table '{t}' is both kept (fixed_tables) and conditioned (conditions): a kept "
+                    'table comes back as given; condition it by passing the rows you want.')
+            self._known_condition(t, vals, 1)  # refuses bad columns and values before any work
         return {t: df.copy() for t, df in (fixed_tables or {}).items()}, dict(conditions or {})
 
     def sample_scale(

@@ -196,3 +196,10 @@ def test_conditioned_rows_get_the_child_counts_of_their_category(fitted, demo):
         n = out['order'].groupby('customer_id').size().reindex(out['customer']['customer_id'], fill_value=0)
         ratio[segment] = n.mean() / real.mean()
     assert ratio['premium'] > 1.25 and ratio['standard'] < 0.8, ratio
+
+
+def test_kept_and_conditioned_table_is_refused_before_any_work(fitted, demo):
+    tables, _ = demo
+    with pytest.raises(SynthesizerInputError, match='both kept'):
+        fitted.sample(scale=1.0, fixed_tables={'region': tables['region']},
+                      conditions={'region': {'climate': tables['region']['climate'].iloc[0]}})

@@ -230,6 +230,10 @@ def test_condition_weights_draw_the_counts_of_a_category():
     w = model.condition_weights('race', {'kind': 1})
     assert w.shape == (n_rows['race'],) and (w >= 0).all()
     assert model.condition_weights('race', {'constant': 0}) is None
+    # A category the classifier never saw adds no weight; the other columns still do.
+    model.categories['race']['other'] = model.categories['race']['kind']
+    assert np.allclose(model.condition_weights('race', {'kind': 1, 'other': 7}), w)
+    assert model.condition_weights('race', {'other': 7}) is None
     from grdm_sdv.structure import _weighted_resample
     src = _weighted_resample(w, 5000, np.random.default_rng(1))
     drawn = per_race[src].mean()
