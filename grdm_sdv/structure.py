@@ -202,10 +202,10 @@ class StructureModel:
         """
         self.expected = {}
         for t, make in features.items():
-            deg = self.degrees.get(t)
-            if deg is None or not deg.shape[1] or self.n_rows[t] < MIN_EXPECTED_ROWS:
+            rows = self._rows_to_fit(t)
+            if rows is None:
                 continue
-            fitted = ExpectedCounts.fit(make, np.log1p(deg.astype(np.float64)))
+            fitted = ExpectedCounts.fit(make, np.log1p(self.degrees[t].astype(np.float64)), rows)
             if fitted is not None:
                 self.expected[t] = fitted
 
@@ -225,13 +225,10 @@ class StructureModel:
 
         self.categories = {}
         for t, columns in codes.items():
-            deg = self.degrees.get(t)
-            if deg is None or not deg.shape[1] or self.n_rows[t] < MIN_EXPECTED_ROWS:
+            rows = self._rows_to_fit(t)
+            if rows is None:
                 continue
-            rows = np.arange(self.n_rows[t])
-            if len(rows) > EXPECTED_FIT_ROWS:
-                rows = np.sort(np.random.default_rng(0).choice(len(rows), EXPECTED_FIT_ROWS, replace=False))
-            x = np.log1p(deg[rows].astype(np.float64))
+            x = np.log1p(self.degrees[t][rows].astype(np.float64))
             for name, code in columns.items():
                 y = np.asarray(code)[rows]
                 if not 2 <= len(np.unique(y)) <= MAX_CONDITION_CLASSES:
@@ -240,6 +237,18 @@ class StructureModel:
                     warnings.simplefilter('ignore', ConvergenceWarning)
                     model = LogisticRegression(max_iter=500).fit(x, y)
                 self.categories.setdefault(t, {})[name] = model
+
+    def _rows_to_fit(self, table: str) -> np.ndarray | None:
+        """The real rows :meth:`fit_expected` and :meth:`fit_categories` fit on: at most
+        :data:`EXPECTED_FIT_ROWS` (at random, seed 0); ``None`` for a table without children
+        or of fewer than :data:`MIN_EXPECTED_ROWS` rows."""
+        deg = self.degrees.get(table)
+        if deg is None or not deg.shape[1] or self.n_rows[table] < MIN_EXPECTED_ROWS:
+            return None
+        n = self.n_rows[table]
+        if n <= EXPECTED_FIT_ROWS:
+            return np.arange(n)
+        return np.sort(np.random.default_rng(0).choice(n, EXPECTED_FIT_ROWS, replace=False))
 
     def condition_weights(self, table: str, codes: dict[str, int]) -> np.ndarray | None:
         """Weights over the real rows of ``table`` for rows whose columns take the category
@@ -262,8 +271,7 @@ class StructureModel:
             if code not in classes:  # a category its rows never showed: no weight from it
                 continue
             weighed = True
-            for start in range(0, len(x), EXPECTED_FIT_ROWS):  # n x classes a chunk at a time
-                part = slice(start, start + EXPECTED_FIT_ROWS)
+            for part in chunks(len(x)):  # n x classes a chunk at a time
                 weight[part] *= model.predict_proba(x[part])[:, classes.index(code)]
         return weight if weighed and weight.sum() > 0 else None
 
@@ -380,14 +388,13 @@ class StructureModel:
             if real_deg.shape[1]:
                 if self.n_rows[t] == 0:
                     deg_syn[t] = np.zeros((n, real_deg.shape[1]), np.int64)
-                elif fixed_sources is not None and t in fixed_sources:
-                    source[t] = np.asarray(fixed_sources[t], np.int64)
-                    deg_syn[t] = real_deg[source[t]]
-                elif source_weights is not None and t in source_weights:
-                    source[t] = _weighted_resample(source_weights[t], n, rng)
-                    deg_syn[t] = real_deg[source[t]]
                 else:
-                    source[t] = _resample(self.n_rows[t], n, rng)
+                    if fixed_sources is not None and t in fixed_sources:
+                        source[t] = np.asarray(fixed_sources[t], np.int64)
+                    elif source_weights is not None and t in source_weights:
+                        source[t] = _weighted_resample(source_weights[t], n, rng)
+                    else:
+                        source[t] = _resample(self.n_rows[t], n, rng)
                     deg_syn[t] = real_deg[source[t]]
             else:
                 deg_syn[t] = real_deg[:0].reshape(n, 0) if n == 0 else np.zeros((n, 0), np.int64)
@@ -557,23 +564,20 @@ class ExpectedCounts:
     fitted: np.ndarray
 
     @classmethod
-    def fit(cls, make: Callable[[np.ndarray], np.ndarray], y: np.ndarray) -> 'ExpectedCounts | None':
-        """Fit on at most :data:`EXPECTED_FIT_ROWS` rows (at random, seed 0) of ``y``'s,
-        their feature vectors from ``make(rows)``; then predict every row, as many at a
-        time. ``None`` where the rows have no features."""
+    def fit(cls, make: Callable[[np.ndarray], np.ndarray], y: np.ndarray,
+            rows: np.ndarray) -> 'ExpectedCounts | None':
+        """Fit on ``rows`` of ``y``'s, their feature vectors from ``make(rows)``; then
+        predict every row, a chunk (:func:`chunks`) at a time. ``None`` where the rows have
+        no features."""
         from sklearn.linear_model import Ridge
 
-        n = len(y)
-        rows = np.arange(n)
-        if n > EXPECTED_FIT_ROWS:
-            rows = np.sort(np.random.default_rng(0).choice(n, EXPECTED_FIT_ROWS, replace=False))
         x = make(rows)
         if not x.shape[1]:
             return None
         out = cls(Ridge(alpha=1.0).fit(x, y[rows]), np.zeros(y.shape, np.float32))
-        for start in range(0, n, EXPECTED_FIT_ROWS):
-            part = np.arange(start, min(n, start + EXPECTED_FIT_ROWS))
-            out.fitted[part] = out.predict(x if n <= EXPECTED_FIT_ROWS else make(part))
+        everyone = len(rows) == len(y)  # then x holds every row, in order
+        for part in chunks(len(y)):
+            out.fitted[part] = out.predict(x[part] if everyone else make(part))
         return out
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -584,8 +588,13 @@ class ExpectedCounts:
 
 #: A categorical column of more classes gets no classifier for conditions.
 MAX_CONDITION_CLASSES = 50
-#: Rows a table's expected child counts are fitted on, at most.
+#: Rows a table's expected child counts are fitted on, at most; and rows per chunk.
 EXPECTED_FIT_ROWS = 20000
+
+
+def chunks(n: int, size: int = EXPECTED_FIT_ROWS):
+    """Slices of ``range(n)``, ``size`` rows each (wide per-row arrays a chunk at a time)."""
+    return [slice(start, start + size) for start in range(0, n, size)]
 
 
 #: A table is nested only when at least this many real parents have 2 or more children.

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sdv.errors import SamplingError, SynthesizerInputError
 
-from ..structure import EXPECTED_FIT_ROWS
+from ..structure import chunks
 from . import conditioning, keys
 from .imputation import point_estimate
 
@@ -55,9 +55,8 @@ class Conditioning:
                 if fk.child in fixed:
                     link = np.asarray(fixed_links[fk.name])
                     counts[:, j] = np.bincount(link[link >= 0], minlength=len(df))[:len(df)]
-            step = EXPECTED_FIT_ROWS  # feature vectors a chunk at a time (wide one-hots)
-            parts = [self._structure.expected_counts(t, self._encoders[t].features(x_num[i:i + step], x_cat[i:i + step]))
-                     for i in range(0, len(df), step)]
+            parts = [self._structure.expected_counts(t, self._encoders[t].features(x_num[part], x_cat[part]))
+                     for part in chunks(len(df))]  # feature vectors a chunk at a time (wide one-hots)
             if parts and parts[0] is not None:
                 out[t] = self._structure.sources_by_values(t, np.concatenate(parts), counts, rng)
         return out
