@@ -13,6 +13,8 @@ Metrics
   children-per-parent distributions (parents with no children included).
 * :func:`k_hop_trends`: column-pair trends between tables ``k`` foreign-key hops apart
   (the GRDM/ClavaDDPM long-range dependency metric), with an optional strong-pair filter.
+* :func:`co_parent_trends`: the same pair scores between the two parents of one child row
+  (a driver's nationality against his teams'), which no chain of keys joins.
 * :func:`detection_c2st_agg`: C2ST-Agg (SyntheRela), a classifier two-sample test on rows
   augmented with aggregates of their children.
 * :func:`privacy_dcr`: distance to closest record, synthetic and holdout against train.
@@ -38,6 +40,7 @@ Modules: ``_tables`` (metadata walking and column preparation), ``metrics/`` (``
 from .metrics.cardinality import _ks_statistic, cardinality_scores  # noqa: F401
 from .metrics.detection import detection_c2st_agg
 from .metrics.pairs import (
+    co_parent_trends,
     cross_table_dependence,
     k_hop_trends,
     pair_strength,
@@ -53,6 +56,7 @@ from .result import EvaluationResult, evaluate
 __all__ = [
     'EvaluationResult',
     'cardinality_scores',
+    'co_parent_trends',
     'column_spread',
     'cross_table_dependence',
     'detection_c2st_agg',

@@ -16,7 +16,7 @@ import pandas as pd
 from ._tables import Tables, _check_inputs, _metadata_dict
 from .metrics.cardinality import cardinality_scores
 from .metrics.detection import detection_c2st_agg
-from .metrics.pairs import k_hop_trends, summarize_k_hop
+from .metrics.pairs import co_parent_trends, k_hop_trends, summarize_k_hop
 from .metrics.privacy import privacy_dcr
 from .metrics.quality import quality_report
 from .metrics.spread import column_spread, sibling_structure
@@ -45,8 +45,9 @@ class EvaluationResult:
 
     Attributes:
         summary: Tidy table with columns ``metric, value``.
-        details: Per-item tables: ``'cardinality'``, ``'k_hop'``, ``'detection'``,
-            ``'privacy'`` (those that were computed).
+        details: Per-item tables: ``'cardinality'``, ``'k_hop'``, ``'co_parent'``,
+            ``'spread'``, ``'siblings'``, ``'detection'``, ``'privacy'`` (those that were
+            computed).
         params: Settings the evaluation ran with (``strong_threshold``, ``hops``,
             ``seed``, ``detection_classifier``, ``seconds`` per part).
     """
@@ -101,7 +102,9 @@ def evaluate(
     ``cardinality``, ``intertable_trends`` (SDMetrics, when ``quality``);
     ``cardinality_ks`` (mean of :func:`cardinality_scores`); ``hop_<k>`` (mean k-hop
     score over all pairs) and ``hop_<k>_strong`` (over pairs with real strength
-    ``>= strong_threshold``; NaN if none); ``std_ratio_min`` and ``std_ratio_max``
+    ``>= strong_threshold``; NaN if none); ``co_parent`` and ``co_parent_strong``
+    (the same two means over :func:`co_parent_trends`' pairs of two parents of one child
+    row; NaN without a table of two foreign keys); ``std_ratio_min`` and ``std_ratio_max``
     (extremes of :func:`column_spread`'s synthetic / real standard deviations);
     ``sibling_log_ratio`` (mean ``|log ratio|``
     of :func:`sibling_structure`, 0 when siblings spread as in the real data);
@@ -196,6 +199,11 @@ def _k_hop_part(
     strong_pairs = summarize_k_hop(trends, threshold=strong_threshold)
     summary = [(f'hop_{hop}', all_pairs[hop]) for hop in sorted(all_pairs)]
     summary += [(f'hop_{hop}_strong', strong_pairs.get(hop, np.nan)) for hop in sorted(all_pairs)]
+    co_parents = co_parent_trends(real, synthetic, meta, seed=seed)
+    details['co_parent'] = co_parents
+    strong = co_parents['score'][co_parents['real_strength'] >= strong_threshold]
+    summary += [('co_parent', float(co_parents['score'].mean()) if len(co_parents) else np.nan),
+                ('co_parent_strong', float(strong.mean()) if len(strong) else np.nan)]
     return summary
 
 

@@ -13,6 +13,7 @@ from scipy.stats import ks_2samp
 from grdm_sdv.evaluation import (
     EvaluationResult,
     cardinality_scores,
+    co_parent_trends,
     detection_c2st_agg,
     evaluate,
     k_hop_trends,
@@ -218,6 +219,101 @@ def test_parallel_foreign_keys_and_self_reference_paths():
     ]
     np.testing.assert_allclose(trends['score'], 1.0)
     assert list(cardinality['fk']) == ['away_id', 'home_id', 'parent_id']
+
+
+def _co_parent_database(seed, n_users=200, n_movies=80, n_ratings=1500):
+    """Users rate movies of their taste (country 'x' users mostly genre 'drama', older users
+    older movies); friends (two keys into ``user``) have similar ages."""
+    rng = np.random.default_rng(seed)
+    user = pd.DataFrame({'user_id': np.arange(n_users), 'age': rng.normal(40, 12, n_users),
+                         'country': rng.choice(['x', 'y'], n_users)})
+    movie = pd.DataFrame({'movie_id': np.arange(n_movies), 'year': rng.normal(1990, 15, n_movies),
+                          'genre': rng.choice(['drama', 'comedy'], n_movies)})
+    raters = rng.integers(0, n_users, n_ratings)
+    want_drama = (user['country'].to_numpy()[raters] == 'x') == (rng.random(n_ratings) < 0.85)
+    older = user['age'].to_numpy()[raters] > 40
+    movies = np.empty(n_ratings, np.int64)
+    for drama in (False, True):  # a movie of the wanted genre, old for older users
+        for old in (False, True):
+            rows = np.flatnonzero((want_drama == drama) & (older == old))
+            pool = np.flatnonzero((movie['genre'].to_numpy() == 'drama') == drama)
+            pool = pool[np.argsort(movie['year'].to_numpy()[pool])]
+            half = pool[: len(pool) // 2] if old else pool[len(pool) // 2:]
+            movies[rows] = rng.choice(half, len(rows))
+    rating = pd.DataFrame({'rating_id': np.arange(n_ratings), 'user_id': raters, 'movie_id': movies,
+                           'stars': rng.integers(1, 6, n_ratings).astype(float)})
+    a = rng.integers(0, n_users, 400)
+    b = np.argsort(user['age'].to_numpy())[np.clip(np.argsort(np.argsort(user['age'].to_numpy()))[a]
+                                                   + rng.integers(-5, 6, 400), 0, n_users - 1)]
+    friend = pd.DataFrame({'friend_id': np.arange(400), 'a_id': a, 'b_id': b})
+    return {'user': user, 'movie': movie, 'rating': rating, 'friend': friend}
+
+
+def _shuffle_foreign_keys(data, metadata, seed=0):
+    """Every foreign-key column permuted within its table."""
+    shuffled, rng = _copy(data), np.random.default_rng(seed)
+    for rel in metadata['relationships']:
+        frame = shuffled[rel['child_table_name']]
+        frame[rel['child_foreign_key']] = rng.permutation(frame[rel['child_foreign_key']].to_numpy())
+    return shuffled
+
+
+CO_PARENT_METADATA = {
+    'tables': {
+        'user': {'primary_key': 'user_id', 'columns': {
+            'user_id': {'sdtype': 'id'}, 'age': {'sdtype': 'numerical'},
+            'country': {'sdtype': 'categorical'}}},
+        'movie': {'primary_key': 'movie_id', 'columns': {
+            'movie_id': {'sdtype': 'id'}, 'year': {'sdtype': 'numerical'},
+            'genre': {'sdtype': 'categorical'}}},
+        'rating': {'primary_key': 'rating_id', 'columns': {
+            'rating_id': {'sdtype': 'id'}, 'user_id': {'sdtype': 'id'},
+            'movie_id': {'sdtype': 'id'}, 'stars': {'sdtype': 'numerical'}}},
+        'friend': {'primary_key': 'friend_id', 'columns': {
+            'friend_id': {'sdtype': 'id'}, 'a_id': {'sdtype': 'id'}, 'b_id': {'sdtype': 'id'}}},
+    },
+    'relationships': [
+        {'parent_table_name': 'user', 'parent_primary_key': 'user_id',
+         'child_table_name': 'rating', 'child_foreign_key': 'user_id'},
+        {'parent_table_name': 'movie', 'parent_primary_key': 'movie_id',
+         'child_table_name': 'rating', 'child_foreign_key': 'movie_id'},
+        {'parent_table_name': 'user', 'parent_primary_key': 'user_id',
+         'child_table_name': 'friend', 'child_foreign_key': 'a_id'},
+        {'parent_table_name': 'user', 'parent_primary_key': 'user_id',
+         'child_table_name': 'friend', 'child_foreign_key': 'b_id'},
+    ],
+}
+
+
+def test_co_parent_trends_see_which_rows_the_links_bring_together():
+    """The planted tastes (country ~ genre, age ~ year through ratings; ages of friends) are
+    strong co-parent pairs, which k-hop trends cannot see (no chain joins user and movie);
+    with the links shuffled the same tables keep every column and lose them."""
+    real = _co_parent_database(0)
+
+    same = co_parent_trends(real, real, CO_PARENT_METADATA)
+    shuffled = co_parent_trends(real, _shuffle_foreign_keys(real, CO_PARENT_METADATA), CO_PARENT_METADATA)
+    other = co_parent_trends(real, _co_parent_database(1), CO_PARENT_METADATA)
+
+    assert set(same['path']) == {'movie <-[movie_id]- rating -[user_id]-> user',
+                                 'user <-[a_id]- friend -[b_id]-> user'}
+    assert len(same) == 2 * 2 + 2 * 2  # movie x user columns; user x user columns
+    np.testing.assert_allclose(same['score'], 1.0)
+    np.testing.assert_allclose(same['synthetic_strength'], same['real_strength'])
+    pair = {(r.column_a, r.column_b): r for r in same.itertuples()}
+    assert pair['genre', 'country'].real_strength > 0.5  # Cramér's V of the planted taste
+    assert pair['year', 'age'].real_strength > 0.3
+    friends = same[same['path'].str.startswith('user <-[a_id]')].set_index(['column_a', 'column_b'])
+    assert friends.loc[('age', 'age'), 'real_strength'] > 0.8
+    strong = lambda f: f[f['real_strength'] >= 0.3]  # noqa: E731
+    assert len(strong(same)) == 3
+    # Shuffled links keep every table's columns but pair rows at random: strengths near 0.
+    assert strong(shuffled)['synthetic_strength'].max() < 0.15
+    assert strong(shuffled)['score'].max() < 0.85
+    # Another database drawn the same way keeps them (scores well above the shuffled ones).
+    assert strong(other)['score'].min() > strong(shuffled)['score'].max()
+    pd.testing.assert_frame_equal(
+        co_parent_trends(real, real, CO_PARENT_METADATA, threshold=0.3), strong(same).reset_index(drop=True))
 
 
 def test_threshold_keeps_strong_pairs(real):
@@ -434,11 +530,14 @@ def test_evaluate_summary_json_and_untouched_inputs(real):
     expected = {
         'quality_overall', 'column_shapes', 'column_pair_trends', 'cardinality',
         'intertable_trends', 'cardinality_ks', 'hop_0', 'hop_1', 'hop_2', 'hop_1_strong',
-        'detection_mean_accuracy', 'dcr_synthetic_median', 'dcr_share_below_holdout_p5',
+        'co_parent', 'co_parent_strong', 'detection_mean_accuracy', 'dcr_synthetic_median', 'dcr_share_below_holdout_p5',
     }
     assert expected <= metrics
     assert result['detection_mean_accuracy'] < 0.7
-    assert set(result.details) == {'cardinality', 'k_hop', 'spread', 'siblings', 'detection', 'privacy'}
+    assert set(result.details) == {'cardinality', 'k_hop', 'co_parent', 'spread', 'siblings',
+                                   'detection', 'privacy'}
+    # A chain of one-parent tables has no co-parents: an empty table, NaN in the summary.
+    assert result.details['co_parent'].empty and np.isnan(result['co_parent'])
     serialized = json.loads(json.dumps(result.to_dict()))
     assert serialized['summary']['hop_1'] == pytest.approx(result['hop_1'])
     assert serialized['params']['detection_classifier'] == EXPECTED_CLASSIFIER

@@ -24,6 +24,7 @@ from .._tables import (
     _check_inputs,
     _Column,
     _follow_chain,
+    _foreign_keys,
     _metadata_dict,
     _numeric_values,
     _path_label,
@@ -174,13 +175,13 @@ def _joined_rows(
 
 
 def _pair_rows(
-    hop: int,
-    path: str,
+    label: dict[str, Any],
     index: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     pairs: list[tuple[_Column, _Column]],
     bins: int,
 ) -> list[dict]:
-    """One :func:`k_hop_trends` row per column pair on the joined rows ``index``.
+    """One :func:`k_hop_trends` (or :func:`co_parent_trends`) row per column pair on the
+    joined rows ``index``, each starting with the fields of ``label``.
 
     Pairs without two complete real rows are left out.
     """
@@ -200,8 +201,7 @@ def _pair_rows(
             continue
         metric, strength, score, syn_strength = result
         rows.append({
-            'hop': hop,
-            'path': path,
+            **label,
             'table_a': col_a.table,
             'column_a': col_a.name,
             'table_b': col_b.table,
@@ -234,7 +234,7 @@ def k_hop_trends(
     foreign-key chain leads to. Every distinct chain counts (two foreign keys to the same
     parent are two paths); tables are not revisited, so self-references and cycles stop.
     Sibling tables (two children of a shared parent) are not paired: their rows have no
-    one-to-one join.
+    one-to-one join. Two parents of one child row are paired by :func:`co_parent_trends`.
 
     Numeric-numeric pairs score ``1 - |r_real - r_syn| / 2`` (Pearson); other pairs score
     ``1 -`` total variation distance between the normalized contingency tables, numeric
@@ -274,7 +274,7 @@ def k_hop_trends(
             for i in range(len(columns))
             for j in range(i + 1, len(columns))
         ]
-        rows += _pair_rows(0, table, index, pairs, bins)
+        rows += _pair_rows({'hop': 0, 'path': table}, index, pairs, bins)
 
     for start, chain in _upward_paths(meta, max_hops):
         end = chain[-1].parent
@@ -283,7 +283,7 @@ def k_hop_trends(
             continue
         index = _joined_rows(real, synthetic, start, chain, max_rows, seed)
         pairs = [(col_a, col_b) for col_a in columns_a for col_b in columns_b]
-        rows += _pair_rows(len(chain), _path_label(start, chain), index, pairs, bins)
+        rows += _pair_rows({'hop': len(chain), 'path': _path_label(start, chain)}, index, pairs, bins)
 
     columns = [
         'hop', 'path', 'table_a', 'column_a', 'table_b', 'column_b', 'metric',
@@ -291,6 +291,80 @@ def k_hop_trends(
     ]
     result = pd.DataFrame(rows, columns=columns)
     result['hop'] = result['hop'].astype(int)
+    if threshold > 0:
+        result = result[result['real_strength'] >= threshold].reset_index(drop=True)
+    return result
+
+
+def co_parent_trends(
+    real: Tables,
+    synthetic: Tables,
+    metadata: Any,
+    threshold: float = 0.0,
+    *,
+    max_rows: int | None = 50_000,
+    bins: int = 10,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Column-pair trends between the two parents of one child row (*co-parents*).
+
+    For every table with two or more foreign keys and every two of them, each row of the
+    table is joined with the row each key leads to, and every column of the first parent is
+    paired with every column of the second (F1: a result's driver and its team, so a
+    driver's nationality against his teams'; two keys into one table pair that table with
+    itself, e.g. the ages of two friends). These dependencies sit in which rows the links
+    bring together, not along one chain of keys, so :func:`k_hop_trends` does not see
+    them. Scored as :func:`k_hop_trends` scores its pairs (same measures, binning and row
+    sampling); rows where either key is null or broken are dropped.
+
+    Args:
+        real: Real tables by name.
+        synthetic: Synthetic tables by name.
+        metadata: ``sdv.metadata.Metadata`` or its ``to_dict()`` form.
+        threshold: Keep only pairs whose real dependence is at least this value
+            (default: ``0.0``, every pair).
+        max_rows: Child-table rows sampled per pair of keys and dataset, seeded
+            (default: ``50_000``; ``None`` uses all rows).
+        bins: Quantile bins for numeric columns in contingency pairs (default: ``10``).
+        seed: Seed of the row sampling (default: ``0``).
+
+    Returns:
+        DataFrame with columns ``via, path, table_a, column_a, table_b, column_b, metric,
+        real_strength, score, synthetic_strength`` (``via``: the child table; ``path``:
+        ``'driver <-[driver_id]- result -[constructor_id]-> constructor'``), one row per
+        column pair.
+    """
+    meta = _metadata_dict(metadata)
+    _check_inputs(meta, ('real', real), ('synthetic', synthetic))
+    prepared: dict[str, list[_Column]] = {}
+    by_child: dict[str, list[ForeignKey]] = {}
+    for fk in _foreign_keys(meta):
+        by_child.setdefault(fk.child, []).append(fk)
+    rows: list[dict] = []
+    for via in sorted(by_child):
+        fks = sorted(by_child[via], key=lambda fk: (fk.parent, fk.column))
+        for i, first in enumerate(fks):
+            for second in fks[i + 1:]:
+                for table in (first.parent, second.parent):
+                    if table not in prepared:
+                        prepared[table] = _prepare_table(meta, table, real, synthetic)
+                columns_a, columns_b = prepared[first.parent], prepared[second.parent]
+                if not columns_a or not columns_b:
+                    continue
+                ends = []
+                for data in (real, synthetic):
+                    start = _sample_rows(len(data[via]), max_rows, seed)
+                    a, b = _follow_chain(data, (first,), start), _follow_chain(data, (second,), start)
+                    ends += [a[(a >= 0) & (b >= 0)], b[(a >= 0) & (b >= 0)]]
+                path = (f'{first.parent} <-[{first.column}]- {via} '
+                        f'-[{second.column}]-> {second.parent}')
+                pairs = [(col_a, col_b) for col_a in columns_a for col_b in columns_b]
+                rows += _pair_rows({'via': via, 'path': path}, tuple(ends), pairs, bins)
+    columns = [
+        'via', 'path', 'table_a', 'column_a', 'table_b', 'column_b', 'metric',
+        'real_strength', 'score', 'synthetic_strength',
+    ]
+    result = pd.DataFrame(rows, columns=columns)
     if threshold > 0:
         result = result[result['real_strength'] >= threshold].reset_index(drop=True)
     return result
