@@ -30,6 +30,12 @@ children, so that a parent's children sit on the first principal axis of those p
 around the mean and with the spread of the children of the real row the parent copied (a
 generated circuit hosts races of one era, as real ones do, not races of every era).
 
+A table whose rows are a parent's seats at events, held in runs by a third parent (F1's
+``result``: a team's cars in races, each driven by a driver for a run of races) is *seated*
+(:mod:`grdm_sdv.seats`): its two other foreign keys are matched together instead of one after
+another, each team taking its source's entries, each driver his source's runs, so a driver
+drives for a few teams, one after another, and team-mates share a race.
+
 Every synthetic row of a table with children copies a real row (its *source*); its places on
 the co-parent axes (:meth:`StructureModel.positions`) are that row's, so the attribute model
 can be given them as structural inputs, as it is given the child counts.
@@ -48,6 +54,7 @@ from scipy.spatial import cKDTree
 
 from .coparents import CoParentAxis, axis_scores, fit_axis, normal_scores, with_places
 from .data.schema import ForeignKey, RelationalSchema
+from .seats import Seats, covered_tables, find_seats
 
 
 @dataclass
@@ -63,6 +70,8 @@ class StructureModel:
         dup_rate: fk name -> share of rows whose (primary, this) parent pair repeats.
         axes: secondary fk name -> its co-parent axis, in matching order.
         nests: nested child table -> how its rows are dealt among their parents (:class:`Nest`).
+        seats: seated child table -> how its two secondary foreign keys are matched
+            (:class:`~grdm_sdv.seats.Seats`).
         expected: table -> a ridge regression of its rows' ``log1p`` child counts on their
             values (:meth:`fit_expected`; tables with children only).
         categories: table -> column -> a classifier of the column's category from the
@@ -78,6 +87,7 @@ class StructureModel:
     dup_rate: dict[str, float] = field(default_factory=dict)
     axes: dict[str, CoParentAxis] = field(default_factory=dict)
     nests: dict[str, 'Nest'] = field(default_factory=dict)
+    seats: dict[str, Seats] = field(default_factory=dict)
     expected: dict[str, 'ExpectedCounts'] = field(default_factory=dict)
     categories: dict[str, dict[str, object]] = field(default_factory=dict)
 
@@ -112,7 +122,23 @@ class StructureModel:
                 self.dup_rate[fk.name] = _dup_rate(links[prim.name], links[fk.name])
             self._fit_axes(fks, prim, n_rows, links)
         self._fit_nests(links)
+        self._fit_seats(n_rows, links)
         return self
+
+    def _fit_seats(self, n_rows: dict[str, int], links: dict[str, np.ndarray]) -> None:
+        """The seated tables (:func:`~grdm_sdv.seats.find_seats`), covered ones left out
+        (:func:`~grdm_sdv.seats.covered_tables`: their combinations follow another table's)."""
+        s = self.schema
+        covered = covered_tables(s, links, self.primary)
+        self.seats = {}
+        for t, prim in self.primary.items():
+            if t in covered:
+                continue
+            axes = {name: axis for name, axis in self.axes.items() if s.foreign_key(name).child == t}
+            seated = find_seats(t, prim, axes, self.dup_rate, links, n_rows,
+                                lambda name: s.foreign_key(name).parent)
+            if seated is not None:
+                self.seats[t] = seated
 
     def _fit_nests(self, links: dict[str, np.ndarray]) -> None:
         """The nested tables (module docstring): one foreign key, into a top-level table, and
@@ -322,6 +348,7 @@ class StructureModel:
         fixed_links: dict[str, np.ndarray] | None = None,
         link_matching: str = 'places',
         nest: bool = True,
+        seat: bool = True,
         fixed_sources: dict[str, np.ndarray] | None = None,
         source_weights: dict[str, np.ndarray] | None = None,
     ) -> tuple[dict[str, int], dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -347,6 +374,9 @@ class StructureModel:
             nest: deal the rows of each nested table (``nests``) among their parents by
                 place (module docstring; not where the table or its parent is in
                 ``fixed_rows``, nor with ``link_matching='random'``).
+            seat: match the two seated foreign keys of each seated table (``seats``) in
+                entries and runs (:mod:`grdm_sdv.seats`; not with
+                ``link_matching='random'``, nor for a kept table).
 
         Returns:
             ``(n_rows, links, source)``: the first two in the form :meth:`fit` takes;
@@ -378,7 +408,14 @@ class StructureModel:
                 # Files saved before 0.2.7 have no axes: every FK is matched at random.
                 axes = getattr(self, 'axes', {}) if link_matching != 'random' else {}
                 order = list(axes)  # FKs with an axis after their anchors, the others first
-                for fk in sorted((fk for fk in fks if fk is not prim),
+                # Files saved before 0.2.22 have no seats.
+                seated = getattr(self, 'seats', {}).get(t) if seat and link_matching != 'random' else None
+                if seated is not None:
+                    made = self._seat(seated, n, n_syn, deg_syn, links, source, rng)
+                    links.update(made or {})
+                    seated = seated if made else None
+                for fk in sorted((fk for fk in fks if fk is not prim
+                                  and (seated is None or fk.name not in (seated.runs, seated.events))),
                                  key=lambda fk: order.index(fk.name) if fk.name in axes else -1):
                     links[fk.name] = self._match(fk, n, n_syn, deg_syn, links, rng,
                                                  axes.get(fk.name), source, prim.name,
@@ -511,19 +548,7 @@ class StructureModel:
         if m == 0 or n_parent == 0:
             return out
         col = self.schema.children_of(fk.parent).index(fk)
-        d = deg_syn[fk.parent][:, col].astype(np.float64)
-        if d.sum() == 0:
-            d = np.ones(n_parent)
-        # Rescale the wanted degrees to exactly m stubs: floor, then hand out the remainder
-        # in proportion to the fractional parts.
-        want = d * (m / d.sum())
-        base = np.floor(want).astype(np.int64)
-        rest = m - int(base.sum())
-        if rest > 0:
-            frac = want - base
-            extra = rng.choice(n_parent, size=rest, replace=False, p=frac / frac.sum()) \
-                if (frac > 0).sum() >= rest else rng.choice(n_parent, size=rest)
-            np.add.at(base, extra, 1)
+        base = _stub_counts(deg_syn[fk.parent][:, col], m, rng)
         stubs = np.repeat(np.arange(n_parent), base)
         anchor = self.schema.foreign_key(axis.anchor) if axis is not None else None
         if anchor is not None and fk.parent in source and anchor.parent in source:
@@ -542,6 +567,45 @@ class StructureModel:
             out = _reduce_duplicates(links[anchor.name], out, axis.repeat, rng, order)
             out = _reduce_duplicates(links[primary], out, self.dup_rate.get(fk.name, 1.0), rng, order)
         return out
+
+    def _seat(self, seated: Seats, n, n_syn, deg_syn, links, source, rng) -> dict[str, np.ndarray] | None:
+        """The two seated foreign keys' links (:meth:`~grdm_sdv.seats.Seats.seat`), repeated
+        (event, run) pairs then swapped away down to the real share with rows of about the
+        same time; ``None`` where the table cannot be seated."""
+        fk = self.schema.foreign_key
+        parent = {name: fk(name).parent for name in (seated.primary, seated.runs, seated.events)}
+        if n == 0 or any(parent[name] not in source for name in parent):
+            return None
+        want = {}
+        for name in (seated.runs, seated.events):
+            f = fk(name)
+            want[name] = _stub_counts(deg_syn[f.parent][:, self.schema.children_of(f.parent).index(f)], n, rng)
+        made = seated.seat(links[seated.primary], want[seated.runs], want[seated.events],
+                           source[parent[seated.primary]], source[parent[seated.runs]],
+                           source[parent[seated.events]], rng)
+        if made is None:
+            return None
+        a, b, order = made
+        b = _reduce_duplicates(a, b, self.axes[seated.events].repeat or 0.0, rng, order=order)
+        return {seated.runs: a, seated.events: b}
+
+
+def _stub_counts(d: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+    """Wanted child counts ``d`` rescaled to exactly ``m`` stubs: floor, then the remainder
+    handed out in proportion to the fractional parts (every parent alike where ``d`` is 0)."""
+    d = d.astype(np.float64)
+    n_parent = len(d)
+    if d.sum() == 0:
+        d = np.ones(n_parent)
+    want = d * (m / d.sum())
+    base = np.floor(want).astype(np.int64)
+    rest = m - int(base.sum())
+    if rest > 0:
+        frac = want - base
+        extra = rng.choice(n_parent, size=rest, replace=False, p=frac / frac.sum()) \
+            if (frac > 0).sum() >= rest else rng.choice(n_parent, size=rest)
+        np.add.at(base, extra, 1)
+    return base
 
 
 #: A kept row's source is drawn among about this many real rows nearest in expected counts.

@@ -236,7 +236,12 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             saved before 0.2.13 have no such places and pair as ``'axis'``). ``'random'``:
             at random (the behaviour of 0.2.6; also what files saved before 0.2.7 do); the
             rows still get their places on the axes as model inputs (``axis_positions``).
-            Read when sampling. Measured in ``docs/fidelity.md``. (default: ``'places'``)
+            With ``'places'`` or ``'axis'``, where a table's rows are a parent's seats at
+            events held in runs by a third parent (F1's results: a team's cars in races,
+            driven by drivers in runs), its two other foreign keys are matched together, in
+            runs and entries (:mod:`grdm_sdv.seats`; ``get_info()['seated_tables']``; files
+            saved before 0.2.22 have none). Read when sampling. Measured in
+            ``docs/fidelity.md``. (default: ``'places'``)
         axis_positions: give the model each parent row's place on its co-parent axes as a
             structural input, as it is given its child counts (a generated row takes the
             place of the real row whose child counts it copied), so that e.g. an F1 race's
@@ -874,6 +879,10 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             info['nested_tables'] = [
                 f'{t} among its {self._schema.foreign_key(n.fk).parent} rows by place'
                 for t, n in getattr(self._structure, 'nests', {}).items()]
+            fk = self._schema.foreign_key
+            info['seated_tables'] = [  # files saved before 0.2.22 have none
+                f'{t}: {fk(x.runs).parent} in runs of {fk(x.primary).parent} seats, '
+                f'{fk(x.events).parent} in entries' for t, x in getattr(self._structure, 'seats', {}).items()]
             info['child_summaries'] = self._child_summaries_info()
             info['calibrated_guidance'] = {f'{t}.{c}': round(w, 3) for (t, c), w in
                                            self._calibrated_guidance.items()}
