@@ -13,25 +13,27 @@ A table with a primary foreign key ``P`` (the team), a secondary ``A`` matched a
 whose (P, A) pairs mostly repeat (the driver: runs) and a secondary ``B`` matched along
 ``A`` whose (P, B) pairs repeat too (the race: entries of several rows) is *seated*
 (:func:`find_seats`), unless its rows' parent combinations are those of another table's
-rows (F1's qualifying rows are results' (race, driver, team): :func:`covered_tables`).
+rows (F1's qualifying rows are results' (race, driver, team): :func:`covered_tables`); such a
+table is matched one key at a time, as before (seated too, F1's car-number pairs fell).
 Its rows are then laid out as the real ones are (:meth:`Seats.seat`), on the (A, B)
 co-parent axis read as time (each parent's rank on it over the real rows, from 0 to 1):
 
 1. Each generated ``P`` parent takes the *entries* of the real row it copied (its child
    counts are that row's): the events it entered, each with its number of rows (seats) and
    its event's time.
-2. Each generated ``A`` parent's rows are cut into the runs of the real row it copied
-   (rescaled to its count), placed one after another around its own time (its career's
-   runs follow one another, a real run's step per row apart).
+2. Each generated ``A`` parent's rows follow one another around the time of the real row
+   it copied, as far apart as a real run moves per row.
 3. Chunks of :data:`CHUNK` consecutive turns of a seat and chunks of as many consecutive
    rows of an ``A`` parent's career are paired within blocks of time, by the two parents'
-   places on their co-parent axis (a strong driver in a strong team, as before).
+   places on their co-parent axis (a strong driver in a strong team, as before): a driver
+   keeps a seat for a chunk of races, and his chunks fall in the few teams of his time.
 4. Entries (their rows together) and the events' stubs, both in time order, are paired row
-   by row: an entry's rows share an event of its time. Every parent keeps its count.
+   by row: an entry's rows mostly share an event of its time (an entry can straddle two
+   events' stubs). Every parent keeps its count.
 
 Repeated (A, B) pairs (a driver twice in one race) are then swapped away with rows of about
 the same time, as the structure model does for every axis (:class:`~grdm_sdv.structure.
-StructureModel`). Measured in ``docs/fidelity.md``, "Seats on `result`".
+StructureModel`). Measured in ``docs/fidelity.md``, "Two parents of one row".
 """
 
 from __future__ import annotations
@@ -71,9 +73,8 @@ class Seats:
         primary, runs, events: names of its foreign keys ``P``, ``A`` and ``B``.
         run_times, event_times: each real ``A`` / ``B`` parent row's time (0 to 1).
         entry_start, entry_time, entry_size: each real ``P`` row's entries, in time order.
-        run_start, run_size: each real ``A`` row's runs (its (P, A) groups).
-        step: how far in time a real run moves per row (the median over runs of 5 rows
-            or more).
+        step: how far in time a real run (a (P, A) group) moves per row (the median over
+            runs of 5 rows or more): a generated ``A`` parent's rows are that far apart.
         prim_scores, run_scores, run_axis_rho: the (``P``, ``A``) co-parent axis: each real
             ``P`` / ``A`` row's score and the scores' correlation over the real rows.
     """
@@ -87,8 +88,6 @@ class Seats:
     entry_start: np.ndarray
     entry_time: np.ndarray
     entry_size: np.ndarray
-    run_start: np.ndarray
-    run_size: np.ndarray
     step: float
     prim_scores: np.ndarray
     run_scores: np.ndarray
@@ -129,19 +128,13 @@ class Seats:
         # A seat's turns: the slots of that seat in its P parent's entries, in time order
         # (entries are stored in time order).
         turn_order = np.lexsort((slot_entry, slot_seat, slot_owner))
-        # 2. Runs of the A parents, around their times, one after another.
-        r_owner, r_size = self._runs_of(run_want, run_source)
-        shuffle = rng.permutation(len(r_owner))
-        r_owner, r_size = r_owner[shuffle], r_size[shuffle]
-        order = np.argsort(r_owner, kind='stable')
-        r_owner, r_size = r_owner[order], r_size[order]
-        career = np.bincount(r_owner, weights=r_size, minlength=len(run_want))
-        before = np.cumsum(r_size) - r_size - np.repeat(np.cumsum(career) - career,
-                                                        np.bincount(r_owner, minlength=len(run_want)))
-        r_time = self.run_times[run_source[r_owner]] + (before + (r_size - career[r_owner]) / 2) * self.step
+        # 2. Each A parent's rows, one after another around its time, a real run's step apart.
+        owner = np.repeat(np.arange(len(run_want)), run_want)
+        within = np.arange(n) - np.repeat(np.cumsum(run_want) - run_want, run_want)
+        t = self.run_times[run_source[owner]] + (within - (run_want[owner] - 1) / 2) * self.step
         # 3. Seats' turns and careers' rows, a chunk at a time.
-        a = self._pair_chunks(n, slot_owner, slot_seat, slot_entry, e_time, turn_order, r_owner,
-                              r_size, r_time, prim_source, run_source, rng)
+        a = self._pair_chunks(n, slot_owner, slot_seat, slot_entry, e_time, turn_order, owner, t,
+                              prim_source, run_source, rng)
         # 4. Entries and event stubs in time order, paired row by row.
         entry_rank = np.empty(len(e_idx), np.int64)
         entry_rank[np.lexsort((rng.random(len(e_idx)), e_time))] = np.arange(len(e_idx))
@@ -163,8 +156,8 @@ class Seats:
         out_b[to_row] = b_slot
         return out_a, out_b, to_row[by_time]
 
-    def _pair_chunks(self, n, slot_owner, slot_seat, slot_entry, e_time, turn_order, r_owner,
-                     r_size, r_time, prim_source, run_source, rng) -> np.ndarray:
+    def _pair_chunks(self, n, slot_owner, slot_seat, slot_entry, e_time, turn_order, owner, t,
+                     prim_source, run_source, rng) -> np.ndarray:
         """The ``A`` parent of every slot: chunks of :data:`CHUNK` turns of a seat and chunks
         of as many rows of an ``A`` parent's career, each in time order within blocks of
         :data:`CHUNK_BLOCK` rows, paired by their parents' places on the (``P``, ``A``)
@@ -180,9 +173,6 @@ class Seats:
         s_chunk = s_chunk.reshape(-1)
         s_time = e_time[slot_entry]
         # Stub chunks: C consecutive rows of an A parent's career.
-        owner = np.repeat(r_owner, r_size)
-        within = np.arange(n) - np.repeat(np.cumsum(r_size) - r_size, r_size)
-        t = np.repeat(r_time, r_size) + (within - (np.repeat(r_size, r_size) - 1) / 2) * self.step
         o = np.lexsort((t, owner))
         owner, t = owner[o], t[o]
         j = np.arange(n) - np.searchsorted(owner, owner)
@@ -210,18 +200,6 @@ class Seats:
         a[slots] = owner[stubs]
         return a
 
-    def _runs_of(self, want: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every generated A parent's runs: its source's, rescaled to ``want`` rows (one run
-        of them all where its source has none)."""
-        count = self.run_start[source + 1] - self.run_start[source]
-        owner = np.repeat(np.arange(len(source)), count)
-        size = _rescale(owner, self.run_size[_ranges(self.run_start[source], count)].astype(float), want)
-        lone = np.flatnonzero((count == 0) & (want > 0))
-        owner, size = np.r_[owner, lone], np.r_[size, want[lone]]
-        keep = size > 0
-        return owner[keep], size[keep]
-
-
 def find_seats(table: str, primary: str, axes: dict[str, CoParentAxis], dup_rate: dict[str, float],
                links: dict[str, np.ndarray], n_rows: dict[str, int], parent_of) -> Seats | None:
     """The table's seats (module docstring), or ``None`` where it is not seated.
@@ -244,7 +222,7 @@ def find_seats(table: str, primary: str, axes: dict[str, CoParentAxis], dup_rate
             p, a, b = links[primary], links[runs], links[events]
             if (p < 0).any() or (a < 0).any() or (b < 0).any():
                 continue
-            n_p, n_a = n_rows[parent_of(primary)], n_rows[parent_of(runs)]
+            n_p = n_rows[parent_of(primary)]
             # Times: each A and B parent's rank on the (A, B) axis over the real rows.
             event_times = _times(era_axis.scores, b)
             run_times = _times(era_axis.anchor_scores, a)
@@ -253,15 +231,10 @@ def find_seats(table: str, primary: str, axes: dict[str, CoParentAxis], dup_rate
             _, e_first, e_size = np.unique(_pair_code(p, b), return_index=True, return_counts=True)
             e_owner, e_time = p[e_first], t[e_first]
             order = np.lexsort((e_time, e_owner))
-            # Runs: the (P, A) groups, by A parent.
-            runs_u, run_of, r_size = np.unique(_pair_code(p, a), return_inverse=True, return_counts=True)
-            run_of = run_of.reshape(-1)
-            r_a = np.zeros(len(runs_u), np.int64)
-            r_a[run_of] = a
-            a_order = np.argsort(r_a, kind='stable')
+            # Runs: the (P, A) groups; how far one moves in time per row.
+            run_of = np.unique(_pair_code(p, a), return_inverse=True)[1].reshape(-1)
             return Seats(table, primary, runs, events, run_times, event_times,
                          _starts(e_owner[order], n_p), e_time[order], e_size[order],
-                         _starts(r_a[a_order], n_a), r_size[a_order],
                          _step(run_of, t), run_axis.anchor_scores, run_axis.scores, run_axis.rho)
     return None
 
@@ -271,8 +244,9 @@ def covered_tables(schema: RelationalSchema, links: dict[str, np.ndarray],
     """Tables of two or more foreign keys whose real rows' parent combinations are, for at
     least :data:`MIN_COVERAGE` of them, those of another table's rows over the same parent
     tables (F1's ``qualify``: (race, driver, team) of results), their own combinations
-    repeating for at most :data:`MAX_REPEAT` of the rows. Such a table follows the other
-    one's seats rather than having its own.
+    repeating for at most :data:`MAX_REPEAT` of the rows; of two tables that cover each
+    other, only the smaller (the later in schema order at equal size). Such a table is not
+    seated.
 
     Args:
         schema: the relational schema.
@@ -295,8 +269,10 @@ def covered_tables(schema: RelationalSchema, links: dict[str, np.ndarray],
             if len(a) < 20 or not len(b) or 1 - len(np.unique(a, axis=0)) / len(a) > MAX_REPEAT:
                 continue
             if _isin_rows(a, b).mean() >= MIN_COVERAGE:
-                covered.add(t)
-                break
+                mutual = len(b) >= 20 and _isin_rows(b, a).mean() >= MIN_COVERAGE
+                if not mutual or (len(a), -schema.tables.index(t)) < (len(b), -schema.tables.index(h)):
+                    covered.add(t)
+                    break
     return covered
 
 
@@ -327,24 +303,6 @@ def _step(group: np.ndarray, time: np.ndarray) -> float:
     if not long.any():
         return 0.0
     return float(np.median(np.sqrt(np.maximum(var[long], 0)) * np.sqrt(12) / size[long]))
-
-
-def _rescale(group: np.ndarray, size: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """Integer sizes, each group's (``group`` sorted) in proportion to ``size`` and adding
-    up to ``total[group]`` (rounded cumulative edges)."""
-    if not len(group):
-        return np.zeros(0, np.int64)
-    whole = np.bincount(group, weights=size, minlength=len(total))
-    cum = np.cumsum(size)
-    begin = np.r_[0, np.flatnonzero(group[1:] != group[:-1]) + 1]
-    offset = np.zeros(len(group))
-    offset[begin] = cum[begin] - size[begin]
-    offset = np.maximum.accumulate(offset)
-    within = cum - offset
-    edge = np.round(within * total[group] / np.maximum(whole[group], 1e-12)).astype(np.int64)
-    prev = np.r_[0, edge[:-1]]
-    prev[begin] = 0
-    return edge - prev
 
 
 def _starts(owner_sorted: np.ndarray, n: int) -> np.ndarray:

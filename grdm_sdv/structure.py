@@ -33,8 +33,8 @@ generated circuit hosts races of one era, as real ones do, not races of every er
 A table whose rows are a parent's seats at events, held in runs by a third parent (F1's
 ``result``: a team's cars in races, each driven by a driver for a run of races) is *seated*
 (:mod:`grdm_sdv.seats`): its two other foreign keys are matched together instead of one after
-another, each team taking its source's entries, each driver his source's runs, so a driver
-drives for a few teams, one after another, and team-mates share a race.
+another, each team taking its source's entries and each driver's rows a chunk of races at a
+time, so a driver drives for a few teams, one after another, and team-mates share a race.
 
 Every synthetic row of a table with children copies a real row (its *source*); its places on
 the co-parent axes (:meth:`StructureModel.positions`) are that row's, so the attribute model
@@ -127,7 +127,7 @@ class StructureModel:
 
     def _fit_seats(self, n_rows: dict[str, int], links: dict[str, np.ndarray]) -> None:
         """The seated tables (:func:`~grdm_sdv.seats.find_seats`), covered ones left out
-        (:func:`~grdm_sdv.seats.covered_tables`: their combinations follow another table's)."""
+        (:func:`~grdm_sdv.seats.covered_tables`; they are matched one key at a time)."""
         s = self.schema
         covered = covered_tables(s, links, self.primary)
         self.seats = {}
@@ -574,7 +574,7 @@ class StructureModel:
         same time; ``None`` where the table cannot be seated."""
         fk = self.schema.foreign_key
         parent = {name: fk(name).parent for name in (seated.primary, seated.runs, seated.events)}
-        if n == 0 or any(parent[name] not in source for name in parent):
+        if n == 0 or any(parent[name] not in source or n_syn[parent[name]] == 0 for name in parent):
             return None
         want = {}
         for name in (seated.runs, seated.events):
