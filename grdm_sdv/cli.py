@@ -37,9 +37,8 @@ def _print_scores(real, synthetic, metadata, seed: int = 0) -> dict:
     scores = {'quality': quality, 'k_hop': hops, 'k_hop_strong': strong}
     co = evaluation.co_parent_trends(real, synthetic, metadata)
     if len(co):  # only where a table has two foreign keys
-        co_strong = co.loc[co['real_strength'] >= 0.3, 'score']
-        scores['co_parent'] = float(co['score'].mean())
-        scores['co_parent_strong'] = float(co_strong.mean()) if len(co_strong) else float('nan')
+        scores['co_parent'] = evaluation.summarize_co_parent(co)
+        scores['co_parent_strong'] = evaluation.summarize_co_parent(co, threshold=0.3)
         print(f"  two parents of one row         {scores['co_parent']:.4f} / {scores['co_parent_strong']:.4f}")
     card = evaluation.cardinality_scores(real, synthetic, metadata)
     print(f'\ncardinality (1 - KS, mean over FKs) {card["score"].mean():.4f}')

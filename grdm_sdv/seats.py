@@ -200,6 +200,7 @@ class Seats:
         a[slots] = owner[stubs]
         return a
 
+
 def find_seats(table: str, primary: str, axes: dict[str, CoParentAxis], dup_rate: dict[str, float],
                links: dict[str, np.ndarray], n_rows: dict[str, int], parent_of) -> Seats | None:
     """The table's seats (module docstring), or ``None`` where it is not seated.

@@ -44,6 +44,7 @@ from .metrics.pairs import (
     cross_table_dependence,
     k_hop_trends,
     pair_strength,
+    summarize_co_parent,
     summarize_k_hop,
 )
 from .metrics.privacy import privacy_dcr
@@ -69,6 +70,7 @@ __all__ = [
     'privacy_dcr',
     'quality_report',
     'sibling_structure',
+    'summarize_co_parent',
     'summarize_k_hop',
     'write_html_report',
 ]

@@ -16,7 +16,7 @@ import pandas as pd
 from ._tables import Tables, _check_inputs, _metadata_dict
 from .metrics.cardinality import cardinality_scores
 from .metrics.detection import detection_c2st_agg
-from .metrics.pairs import co_parent_trends, k_hop_trends, summarize_k_hop
+from .metrics.pairs import co_parent_trends, k_hop_trends, summarize_co_parent, summarize_k_hop
 from .metrics.privacy import privacy_dcr
 from .metrics.quality import quality_report
 from .metrics.spread import column_spread, sibling_structure
@@ -201,9 +201,8 @@ def _k_hop_part(
     summary += [(f'hop_{hop}_strong', strong_pairs.get(hop, np.nan)) for hop in sorted(all_pairs)]
     co_parents = co_parent_trends(real, synthetic, meta, seed=seed)
     details['co_parent'] = co_parents
-    strong = co_parents['score'][co_parents['real_strength'] >= strong_threshold]
-    summary += [('co_parent', float(co_parents['score'].mean()) if len(co_parents) else np.nan),
-                ('co_parent_strong', float(strong.mean()) if len(strong) else np.nan)]
+    summary += [('co_parent', summarize_co_parent(co_parents)),
+                ('co_parent_strong', summarize_co_parent(co_parents, strong_threshold))]
     return summary
 
 

@@ -421,6 +421,19 @@ def cross_table_dependence(
     return pair_strength(kinds[descendant][0], kinds[ancestor][0], a[ok], b[ok], bins)
 
 
+def summarize_co_parent(trends: pd.DataFrame, threshold: float = 0.0) -> float:
+    """Mean score of :func:`co_parent_trends`' pairs (NaN without any).
+
+    Args:
+        trends: Output of :func:`co_parent_trends`.
+        threshold: Average only pairs with ``real_strength >= threshold``
+            (default: ``0.0``, every pair).
+    """
+    if threshold > 0:
+        trends = trends[trends['real_strength'] >= threshold]
+    return float(trends['score'].mean()) if len(trends) else float('nan')
+
+
 def summarize_k_hop(trends: pd.DataFrame, threshold: float = 0.0) -> dict[int, float]:
     """Mean score per hop, ``{hop: mean score}`` (hops without pairs are left out).
 
