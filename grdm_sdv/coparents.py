@@ -264,3 +264,10 @@ def _axis(a: np.ndarray, b: np.ndarray, n_a: int, n_b: int) -> tuple[np.ndarray,
     u, s, vt = svds(op, k=2, random_state=0)
     second = int(np.argmin(s))
     return u[:, second] * row, vt[second] * col
+
+
+def pair_keys(a: np.ndarray, b: np.ndarray, base: int | None = None) -> np.ndarray:
+    """One integer per (a, b) pair of row indices (-1: none), in (a, b) order; ``base``
+    (default ``b.max() + 2``) above every ``b + 1``."""
+    base = int(b.max(initial=0)) + 2 if base is None else base
+    return (a.astype(np.int64) + 1) * base + (b.astype(np.int64) + 1)

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .coparents import CoParentAxis, normal_scores
+from .coparents import CoParentAxis, normal_scores, pair_keys
 from .data.schema import RelationalSchema
 
 #: A secondary foreign key is held in runs when at least this share of its real rows
@@ -229,11 +229,11 @@ def find_seats(table: str, primary: str, axes: dict[str, CoParentAxis], dup_rate
             run_times = _times(era_axis.anchor_scores, a)
             t = event_times[b]
             # Entries: the (P, B) groups, by P parent in time order.
-            _, e_first, e_size = np.unique(_pair_code(p, b), return_index=True, return_counts=True)
+            _, e_first, e_size = np.unique(pair_keys(p, b), return_index=True, return_counts=True)
             e_owner, e_time = p[e_first], t[e_first]
             order = np.lexsort((e_time, e_owner))
             # Runs: the (P, A) groups; how far one moves in time per row.
-            run_of = np.unique(_pair_code(p, a), return_inverse=True)[1].reshape(-1)
+            run_of = np.unique(pair_keys(p, a), return_inverse=True)[1].reshape(-1)
             return Seats(table, primary, runs, events, run_times, event_times,
                          _starts(e_owner[order], n_p), e_time[order], e_size[order],
                          _step(run_of, t), run_axis.anchor_scores, run_axis.scores, run_axis.rho)
@@ -309,10 +309,6 @@ def _step(group: np.ndarray, time: np.ndarray) -> float:
 def _starts(owner_sorted: np.ndarray, n: int) -> np.ndarray:
     """Ragged starts: items of owner ``i`` at ``start[i]:start[i + 1]``."""
     return np.r_[0, np.cumsum(np.bincount(owner_sorted, minlength=n))].astype(np.int64)
-
-
-def _pair_code(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return a.astype(np.int64) * (int(b.max(initial=0)) + 1) + b
 
 
 def _ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .coparents import CoParentAxis, axis_scores, fit_axis, normal_scores, with_places
+from .coparents import CoParentAxis, axis_scores, fit_axis, normal_scores, pair_keys, with_places
 from .data.schema import ForeignKey, RelationalSchema
 from .seats import Seats, covered_tables, find_seats
 
@@ -800,18 +800,12 @@ def _resample(n_real: int, n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(idx)
 
 
-def _pair_keys(a: np.ndarray, b: np.ndarray, base: int | None = None) -> np.ndarray:
-    """One integer per (a, b) pair; ``base`` (default ``b.max() + 2``) above every ``b + 1``."""
-    base = int(b.max(initial=0)) + 2 if base is None else base
-    return (a.astype(np.int64) + 1) * base + (b.astype(np.int64) + 1)
-
-
 def _duplicated(a: np.ndarray, b: np.ndarray, base: int | None = None,
                 with_keys: bool = False):
     """Boolean mask: rows whose non-null (a, b) pair appeared earlier; with ``with_keys``,
-    also every row's pair key (:func:`_pair_keys` with ``base``), sorted."""
+    also every row's pair key (:func:`pair_keys` with ``base``), sorted."""
     valid = (a >= 0) & (b >= 0)
-    keys = _pair_keys(a, b, base)
+    keys = pair_keys(a, b, base)
     order = np.argsort(keys, kind='stable')
     sk = keys[order]
     dup_sorted = np.zeros(len(keys), bool)
@@ -871,7 +865,7 @@ def _reduce_duplicates(a, b, target_rate, rng, order=None, rounds: int = 20) -> 
         ok = ok[: len(dup)] & ok[len(dup):]
         dup, partners = dup[ok], partners[ok]
         if position is not None:  # only swaps that repeat no pair
-            mine, theirs = _pair_keys(a[dup], b[partners], base), _pair_keys(a[partners], b[dup], base)
+            mine, theirs = pair_keys(a[dup], b[partners], base), pair_keys(a[partners], b[dup], base)
             fine = ~_present(pairs, mine) & ~_present(pairs, theirs) & (mine != theirs)
             dup, partners = dup[fine], partners[fine]
         b[dup], b[partners] = b[partners], b[dup].copy()
