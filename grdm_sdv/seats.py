@@ -165,19 +165,13 @@ class Seats:
         C, B = CHUNK, CHUNK_BLOCK
         # Slot chunks: C consecutive turns of a seat.
         lane = slot_owner.astype(np.int64) * (int(slot_seat.max()) + 1) + slot_seat
-        sl = lane[turn_order]
-        turn = np.arange(n) - np.searchsorted(sl, sl)
-        s_chunk_code = np.empty(n, np.int64)
-        s_chunk_code[turn_order] = sl * (n + 1) + turn // C
-        _, s_chunk = np.unique(s_chunk_code, return_inverse=True)
-        s_chunk = s_chunk.reshape(-1)
+        s_chunk = np.empty(n, np.int64)
+        s_chunk[turn_order] = _chunk_ids(lane[turn_order], C)
         s_time = e_time[slot_entry]
         # Stub chunks: C consecutive rows of an A parent's career.
         o = np.lexsort((t, owner))
         owner, t = owner[o], t[o]
-        j = np.arange(n) - np.searchsorted(owner, owner)
-        _, u_chunk = np.unique(owner.astype(np.int64) * (n + 1) + j // C, return_inverse=True)
-        u_chunk = u_chunk.reshape(-1)
+        u_chunk = _chunk_ids(owner, C)
 
         def blocks(chunk, time):
             size = np.bincount(chunk)
@@ -309,6 +303,17 @@ def _step(group: np.ndarray, time: np.ndarray) -> float:
 def _starts(owner_sorted: np.ndarray, n: int) -> np.ndarray:
     """Ragged starts: items of owner ``i`` at ``start[i]:start[i + 1]``."""
     return np.r_[0, np.cumsum(np.bincount(owner_sorted, minlength=n))].astype(np.int64)
+
+
+def _chunk_ids(group: np.ndarray, size: int) -> np.ndarray:
+    """For a non-decreasing ``group``, the id of each element's chunk: ``size`` consecutive
+    elements of one group, numbered 0, 1, ... in order (no product of two indices, so no
+    overflow however many rows)."""
+    n = len(group)
+    pos = np.arange(n) - np.searchsorted(group, group)
+    new = np.ones(n, bool)
+    new[1:] = (group[1:] != group[:-1]) | (pos[1:] // size != pos[:-1] // size)
+    return np.cumsum(new) - 1
 
 
 def _ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
