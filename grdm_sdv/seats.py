@@ -164,7 +164,7 @@ class Seats:
         co-parent axis (copula correlation ``run_axis_rho``)."""
         C, B = CHUNK, CHUNK_BLOCK
         # Slot chunks: C consecutive turns of a seat.
-        lane = slot_owner.astype(np.int64) * (int(slot_seat.max()) + 1) + slot_seat
+        lane = pair_keys(slot_owner, slot_seat)
         s_chunk = np.empty(n, np.int64)
         s_chunk[turn_order] = _chunk_ids(lane[turn_order], C)
         s_time = e_time[slot_entry]
