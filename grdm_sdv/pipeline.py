@@ -113,10 +113,15 @@ def generate(
         for i in bar:
             step_csr = {et: cap.draw(gen) for et, cap in caps.items()}
             times = {k: (0.0 if k in clean else grids[k][i]) for k in graph.num_nodes}
+            # Only the tables this step moves need an output (the others are held clean, not
+            # started yet or done), and the message-free pass only the guided ones among them.
+            moving = [k for k in graph.num_nodes if k not in clean and grids[k][i] != grids[k][i + 1]]
+            guided = [k for k in moving if k in scales]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                h, t_emb = model.propagate(x_num, x_cat, struct, times, step_csr, chunk_size, compiled)
-                alone = (model.propagate(x_num, x_cat, struct, times, {}, chunk_size, compiled)[0]
-                         if scales else None)
+                h, t_emb = model.propagate(x_num, x_cat, struct, times, step_csr, chunk_size, compiled,
+                                           tables=moving)
+                alone = (model.propagate(x_num, x_cat, struct, times, {}, chunk_size, compiled,
+                                         tables=guided)[0] if guided else None)
             for k, n in graph.num_nodes.items():
                 t, s = grids[k][i], grids[k][i + 1]
                 if k in clean or t == s:  # held clean, not started yet, or done

@@ -176,11 +176,17 @@ class HeteroDenoiser(nn.Module):
         )
 
     def _trunk(self, x_num, x_cat, struct, time: dict[str, TimeRows], csr, hop_ptr, chunk, compiled,
-               out_hops: int = 0):
-        """Input layers and the K message-passing layers (the part both paths share)."""
+               out_hops: int = 0, tables=None):
+        """Input layers and the K message-passing layers (the part both paths share).
+
+        ``tables`` (full-graph pass only): the node types whose output is wanted; layer ``l``
+        then updates only the tables within ``K - 1 - l`` edges of them, as ``hop_ptr``
+        trims rows (:func:`_needed`).
+        """
         dev = self.time.mlp[0].weight.device
+        need = _needed(tables, csr, self.num_layers) if tables is not None else None
         h = {}
-        for k in self.node_types:
+        for k in self.node_types if need is None else [k for k in self.node_types if k in need[0]]:
             io, tr = self.io[k], time[k]
             h[k] = chunked(len(x_num[k]), self.hidden, chunk or len(x_num[k]), dev,
                            lambda a, b, io=io, k=k, tr=tr: io.encode(
@@ -189,7 +195,11 @@ class HeteroDenoiser(nn.Module):
         for i, layer in enumerate(self.layers):
             n_out = ({k: hop_ptr[k][min(self.num_layers - i + out_hops, last)] for k in self.node_types}
                      if hop_ptr is not None else None)
+            if need is not None:
+                n_out = {k: len(v) if k in need[i + 1] else 0 for k, v in h.items()}
             h = layer(h, csr, time, n_out, chunk, compiled)
+            if need is not None:
+                h = {k: v for k, v in h.items() if k in need[i + 1]}
         if hop_ptr is not None and self.num_layers == 0:
             h = {k: v[: hop_ptr[k][min(out_hops + 1, len(hop_ptr[k]) - 1)]] for k, v in h.items()}
         return h
@@ -235,6 +245,7 @@ class HeteroDenoiser(nn.Module):
         csr: dict[EdgeType, tuple[torch.Tensor, torch.Tensor]],
         chunk_size: int = 32768,
         compiled=None,
+        tables=None,
     ) -> tuple[dict[str, torch.Tensor], dict[str, TimeRows]]:
         """Message passing over a whole graph whose rows of one table share one time.
 
@@ -249,17 +260,21 @@ class HeteroDenoiser(nn.Module):
             csr: edge type -> ``(rowptr, src)``: the sources of destination row ``i`` are
                 ``src[rowptr[i]:rowptr[i + 1]]`` (edges sorted by destination).
             chunk_size: destination rows per chunk.
+            tables: the node types whose hidden rows are wanted (default: every one): the
+                layers then skip what these do not depend on, with the same result for them
+                (sampling asks for the tables a step moves; a pass without messages, for
+                guidance, then computes those tables alone).
 
         Returns:
-            ``(h, time)``: per node type the hidden rows after the K layers and the time
-            embedding :meth:`head` takes.
+            ``(h, time)``: per node type (of ``tables``) the hidden rows after the K layers
+            and the time embedding :meth:`head` takes.
         """
         dev = self.time.mlp[0].weight.device
         times = t if isinstance(t, dict) else {k: t for k in self.node_types}
         levels = sorted(set(float(v) for v in times.values()))
         emb = self.time(torch.tensor(levels, device=dev))
         time = {k: TimeRows(emb[levels.index(float(times[k]))][None]) for k in self.node_types}
-        return self._trunk(x_num, x_cat, struct, time, csr, None, chunk_size, compiled), time
+        return self._trunk(x_num, x_cat, struct, time, csr, None, chunk_size, compiled, tables=tables), time
 
     def _post(self, k: str, h: torch.Tensor, time: TimeRows, compiled=None) -> torch.Tensor:
         for block, film in zip(self.post, self.post_films):
@@ -269,3 +284,13 @@ class HeteroDenoiser(nn.Module):
     def head(self, node_type: str, h: torch.Tensor, time: dict[str, TimeRows], compiled=None):
         """Per-row blocks and output layer of ``propagate``'s rows: ``(eps, logits_of)``."""
         return self.io[node_type].decode_lazy(self._post(node_type, h, time[node_type], compiled))
+
+
+def _needed(tables, csr, num_layers: int) -> list[set[str]]:
+    """``need[l]``: the node types whose states before layer ``l`` the output of ``tables``
+    after ``num_layers`` layers depends on (``need[num_layers]`` is ``tables``): each layer
+    back adds the sources of the edges into the tables it needs."""
+    need = [set(tables)]
+    for _ in range(num_layers):
+        need.append(need[-1] | {et[0] for et, (_, src) in csr.items() if et[2] in need[-1] and len(src)})
+    return need[::-1]

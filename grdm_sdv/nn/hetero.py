@@ -87,18 +87,20 @@ class HeteroSAGELayer(nn.Module):
         chunk_size: int | None = None,
         compiled=None,
     ) -> dict[str, torch.Tensor]:
-        """Update the first ``n_out[k]`` rows of every node type (all rows by default).
+        """Update the first ``n_out[k]`` rows of every node type of ``h`` (all rows by default).
 
         ``chunk_size`` destination rows are updated at a time (all at once by default):
         sampling's full-graph pass then holds two ``(rows, hidden)`` buffers per table
         instead of every intermediate of every row.
         """
+        if not h:  # no table wanted (a sampling step that moves none)
+            return {}
         dev = next(iter(h.values())).device
         n = {k: len(v) for k, v in h.items()}
         n_out = n if n_out is None else n_out
         into = {k: [et for et in self.edge_types
-                    if et[2] == k and et in csr and len(csr[et][1]) and n[et[0]] and n_out[k]]
-                for k in self.node_types}
+                    if et[2] == k and et in csr and len(csr[et][1]) and n.get(et[0]) and n_out[k]]
+                for k in self.node_types if k in h}
         chunk = chunk_size or max(1, max(n_out.values(), default=1))
         # Project the smaller side first (the projection commutes with the mean):
         # parent rows before their gather to many children; a child -> parent mean after.
@@ -110,7 +112,7 @@ class HeteroSAGELayer(nn.Module):
                   for ets in into.values() for et in ets}
         film = {k: self.film(v.emb) for k, v in time.items()}
         new = {}
-        for k in self.node_types:
+        for k in into:  # the node types of ``h``, in model order
             def update(a: int, b: int, k: str = k) -> torch.Tensor:
                 agg = None
                 for et in into[k]:

@@ -162,6 +162,18 @@ def test_chunked_full_graph_pass_matches_forward(chunk):
             for j, lg in enumerate(full[k][1]):
                 rows = torch.tensor([0, 2, 3])
                 assert torch.allclose(logits_of(j, rows), lg[rows], atol=1e-5)
+        # Asking for some tables only (the ones a sampling step moves) skips the rest and
+        # leaves theirs as they were; without messages each table is computed alone.
+        times = {'t0': 0.3, 't1': 0.0, 't2': 0.8, 't3': 0.5}
+        h_all, _ = model.propagate(x_num, x_cat, struct, times, csr, chunk_size=chunk)
+        alone_all, _ = model.propagate(x_num, x_cat, struct, times, {}, chunk_size=chunk)
+        for tables in (['t0'], ['t2', 't3'], ['t1']):
+            h_some, _ = model.propagate(x_num, x_cat, struct, times, csr, chunk_size=chunk, tables=tables)
+            alone, _ = model.propagate(x_num, x_cat, struct, times, {}, chunk_size=chunk, tables=tables)
+            assert set(h_some) == set(alone) == set(tables)
+            for k in tables:
+                assert torch.equal(h_some[k], h_all[k]) and torch.equal(alone[k], alone_all[k])
+        assert model.propagate(x_num, x_cat, struct, times, csr, chunk_size=chunk, tables=[])[0] == {}
     # The sampling-time cap keeps every edge of small rows and `fanout` draws of big ones.
     rowptr, src = csr[edge_types[0]]
     g = torch.Generator().manual_seed(0)
@@ -213,9 +225,9 @@ def test_generate_holds_wholly_known_tables_clean_at_time_zero():
     seen = []
     real_propagate = model.propagate
 
-    def spy(x_num, x_cat, struct, t, csr, chunk_size, compiled=None):
+    def spy(x_num, x_cat, struct, t, csr, chunk_size, compiled=None, tables=None):
         seen.append((dict(t), x_num['t0'].clone()))
-        return real_propagate(x_num, x_cat, struct, t, csr, chunk_size, compiled)
+        return real_propagate(x_num, x_cat, struct, t, csr, chunk_size, compiled, tables=tables)
 
     model.propagate = spy
     out = generate(model, MixedDiffusion(num_timesteps=100), graph, {'t0': 2, 't1': 1},
@@ -285,9 +297,9 @@ def test_guidance_mixes_the_message_free_pass_and_scale_one_is_the_model():
     passes = []
     real_propagate = model.propagate
 
-    def spy(x_num, x_cat, struct, t, csr, chunk_size, compiled=None):
+    def spy(x_num, x_cat, struct, t, csr, chunk_size, compiled=None, tables=None):
         passes.append(len(csr))
-        return real_propagate(x_num, x_cat, struct, t, csr, chunk_size, compiled)
+        return real_propagate(x_num, x_cat, struct, t, csr, chunk_size, compiled, tables=tables)
 
     model.propagate = spy
     args = (model, MixedDiffusion(num_timesteps=100), graph, {'t0': 1, 't1': 1}, {'t0': [], 't1': [2]}, 4)
@@ -314,9 +326,9 @@ def test_finish_applies_when_a_table_chain_ends_and_children_see_it():
     seen, calls = [], []
     real_propagate = model.propagate
 
-    def spy(x_num, x_cat, struct, t, csr, chunk_size, compiled=None):
+    def spy(x_num, x_cat, struct, t, csr, chunk_size, compiled=None, tables=None):
         seen.append((dict(t), x_num['t0'].clone()))
-        return real_propagate(x_num, x_cat, struct, t, csr, chunk_size, compiled)
+        return real_propagate(x_num, x_cat, struct, t, csr, chunk_size, compiled, tables=tables)
 
     def finish(table):
         def f(x_num, x_cat):
