@@ -837,7 +837,7 @@ def _reduce_duplicates(a, b, target_rate, rng, order=None, rounds: int = 20) -> 
     as it has always been). Pairs still repeated after the windowed rounds (parents whose
     children must fill nearly every row of the other parent: an F1 team in 369 of 377 races
     with constructor results, a driver in every race with qualifying rows) take, for up to
-    ``rounds`` more rounds, the first of ``tries`` partners drawn anywhere whose swap
+    ``rounds`` more rounds, the first of 64 partners drawn anywhere whose swap
     repeats no pair (:func:`_free_partners`).
     """
     b = b.copy()
