@@ -122,13 +122,11 @@ def generate(
                                            tables=moving)
                 alone = (model.propagate(x_num, x_cat, struct, times, {}, chunk_size, compiled,
                                          tables=guided)[0] if guided else None)
-            for k, n in graph.num_nodes.items():
+            for k in moving:
                 t, s = grids[k][i], grids[k][i + 1]
-                if k in clean or t == s:  # held clean, not started yet, or done
-                    continue
                 w = scales.get(k, 1.0)
                 heads = (lambda a, b, k=k, h=h: model.head(k, h[k][a:b], t_emb, compiled),
-                         None if alone is None or k not in scales else
+                         None if k not in guided else
                          lambda a, b, k=k, u=alone: model.head(k, u[k][a:b], t_emb, compiled))
                 targets = (remaining_shares(x_cat[k], num_classes[k], class_shares[k])
                            if class_shares and k in class_shares else None)

@@ -874,8 +874,7 @@ def _reduce_duplicates(a, b, target_rate, rng, order=None, rounds: int = 20) -> 
         ok = ok[: len(dup)] & ok[len(dup):]
         dup, partners = dup[ok], partners[ok]
         if position is not None:  # only swaps that repeat no pair
-            mine, theirs = pair_keys(a[dup], b[partners], base), pair_keys(a[partners], b[dup], base)
-            fine = ~_present(pairs, mine) & ~_present(pairs, theirs) & (mine != theirs)
+            fine = _repeats_none(a, b, dup, partners, pairs, base)
             dup, partners = dup[fine], partners[fine]
         b[dup], b[partners] = b[partners], b[dup].copy()
     return b
@@ -885,7 +884,12 @@ def _free_partners(a, b, dup, valid, pairs, base, rng, tries: int = 64) -> np.nd
     """A swap partner for each duplicated row ``dup``: the first of ``tries`` rows drawn from
     ``valid`` whose swap repeats no pair of ``pairs`` (sorted pair keys), else the first drawn."""
     cand = valid[rng.integers(0, len(valid), (len(dup), tries))]
-    mine = pair_keys(a[dup][:, None], b[cand], base)
-    theirs = pair_keys(a[cand], b[dup][:, None], base)
-    fine = ~_present(pairs, mine) & ~_present(pairs, theirs) & (mine != theirs) & (cand != dup[:, None])
+    fine = _repeats_none(a, b, dup[:, None], cand, pairs, base) & (cand != dup[:, None])
     return cand[np.arange(len(dup)), fine.argmax(1)]
+
+
+def _repeats_none(a, b, rows, partners, pairs, base) -> np.ndarray:
+    """Whether swapping the ``b`` of ``rows`` and ``partners`` (arrays that broadcast) makes
+    neither new pair one of ``pairs`` (sorted pair keys) nor the two new pairs the same."""
+    mine, theirs = pair_keys(a[rows], b[partners], base), pair_keys(a[partners], b[rows], base)
+    return ~_present(pairs, mine) & ~_present(pairs, theirs) & (mine != theirs)
