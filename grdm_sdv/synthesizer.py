@@ -125,8 +125,11 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             parents' (0: all tables at one level, joint denoising, which shrinks hub
             parents toward their mean and commits children before their parents are
             known; 1: each level of the schema wholly generated before its children
-            start). Needs a model fitted with ``independent_times > 0``. Measured in
-            ``docs/fidelity.md``. (default: ``0.5``)
+            start). A table's level is as late as its children allow (one above its
+            nearest child's, ``RelationalSchema.levels(latest=True)``), so a parent of deep
+            tables only is denoised next to its children's other parents. Needs a model
+            fitted with ``independent_times > 0``. Measured in ``docs/fidelity.md``.
+            (default: ``0.5``)
         sampling_variance: noise of each reverse step of the numbers: ``'beta'`` (DDPM's
             beta_t, as the GRDM reference samples: wider, it spreads columns the model
             draws too narrow, but the extra noise of the last steps, which the model has
@@ -710,7 +713,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             device=resolve_device(self.device), verbose=verbose, known=cells,
             fanout=self.fanout, mixed_precision=self.mixed_precision,
             torch_compile=self.torch_compile, clean_known=self._clean_known,
-            levels={node[t]: lv for t, lv in schema.levels().items()},
+            levels={node[t]: lv for t, lv in schema.levels(latest=True).items()},
             parent_lead=self.parent_lead,
             guidance_scale=self._guidance() if guidance is None else guidance,
             class_shares={node[t]: v for t, v in self._class_shares.items()}

@@ -88,11 +88,22 @@ class RelationalSchema:
         """Tables without parents."""
         return [t for t in self.tables if not self.parents_of(t)]
 
-    def levels(self) -> dict[str, int]:
-        """Table -> foreign-key level: 0 without parents, else one more than its deepest parent."""
+    def levels(self, latest: bool = False) -> dict[str, int]:
+        """Table -> foreign-key level: 0 without parents, else one more than its deepest parent.
+
+        ``latest=True``: every table with children sits one level above its nearest child
+        instead (as late as its children allow; tables without children keep their level),
+        so a parent of deep tables only, such as F1's drivers (parents of race results, two
+        levels down), is not placed at the top with the tables its children descend from.
+        """
         d: dict[str, int] = {}
         for t in self.tables:  # topological order: parents first
             d[t] = 1 + max((d[fk.parent] for fk in self.parents_of(t)), default=-1)
+        if latest:
+            for t in reversed(self.tables):  # children first
+                below = [d[fk.child] for fk in self.children_of(t)]
+                if below:
+                    d[t] = min(below) - 1
         return d
 
     def depth(self) -> int:
