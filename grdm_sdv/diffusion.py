@@ -80,8 +80,9 @@ class MixedDiffusion:
     def set_table_timesteps(self, steps: int, levels: dict[str, int], lead: float = 0.0) -> dict[str, list[float]]:
         """Per-table grids in which parents lead their children (``steps + 1`` times each).
 
-        A table ``l`` foreign-key levels below the top (``levels``: 0 for tables without
-        parents, else one more than its deepest parent) runs its own ``1 -> 0`` chain
+        A table ``l`` foreign-key levels below the top (``levels``: from
+        ``RelationalSchema.levels``; the synthesizer places each table as late as its
+        children allow) runs its own ``1 -> 0`` chain
         ``lead * l`` of the way behind the top tables: with ``u`` going ``0 -> 1`` over the
         steps and ``H = 1 + lead * max(levels)``, its time is ``clip(1 - (u H - lead l), 0, 1)``,
         on the training levels. ``lead=0``: one shared grid (joint denoising, as

@@ -64,7 +64,8 @@ def generate(
         torch_compile: run the per-row blocks through ``torch.compile``.
         clean_known: give wholly known tables to the model clean, at time 0 (for models
             trained with ``Trainer.clean_prob > 0``); else they are imposed RePaint-style.
-        levels: node type -> foreign-key level (0: no parent), for ``parent_lead``.
+        levels: node type -> foreign-key level (0: the top), for ``parent_lead``
+            (``RelationalSchema.levels``).
         parent_lead: how far each table's noise level trails its parents' (see
             ``MixedDiffusion.set_table_timesteps``; 0: every table at one time). A model
             trained with ``Trainer.independent_times > 0`` has seen such mixed levels.
