@@ -51,7 +51,7 @@ def test_schema_topological_order_and_depth():
 def test_schema_levels_from_the_top_and_as_late_as_the_children_allow():
     """F1's shape: a driver is a parent of results only (two levels down, under the races)."""
     rel = [('circuit', 'race'), ('race', 'result'), ('driver', 'result'), ('race', 'lap'),
-           ('circuit', 'note')]
+           ('circuit', 'note'), ('circuit', 'result')]
     meta = {'tables': {t: {} for t in ('circuit', 'race', 'driver', 'result', 'lap', 'note', 'lonely')},
             'relationships': [{'parent_table_name': p, 'parent_primary_key': 'id', 'child_table_name': c,
                                'child_foreign_key': f'{p}_id'} for p, c in rel]}
@@ -59,8 +59,8 @@ def test_schema_levels_from_the_top_and_as_late_as_the_children_allow():
     top = {'circuit': 0, 'driver': 0, 'lonely': 0, 'race': 1, 'note': 1, 'result': 2, 'lap': 2}
     assert s.levels() == top
     # The driver moves down next to the races, its children's other parent; the circuit stays
-    # one level above its nearest child (the races, not its level-1 notes: min, not max);
-    # tables without children keep their level.
+    # one level above its nearest children (its races and notes, not its results two levels
+    # down: min, not max); tables without children keep their level.
     assert s.levels(latest=True) == {**top, 'driver': 1}
 
 
