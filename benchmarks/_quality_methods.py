@@ -66,6 +66,9 @@ GRDM_VARIANTS = {
     # Twice the hidden width (the other larger configuration the issue names, measured when
     # steps=3000 stopped scoring higher than the defaults: docs/fidelity.md).
     'grdm_wide': {'hidden_dim': 256},
+    # Three message-passing layers (each row hears its 3-hop neighbourhood; fails in training
+    # before 0.2.25).
+    'grdm_hops3': {'n_hops': 3},
     # The default fit without matched marginals (the 0.2.3 defaults).
     'grdm_nomatch': {'match_marginals': False},
     # The default fit with only its numerical columns matched (the 0.2.4 defaults).
@@ -123,6 +126,7 @@ METHOD_LABELS = {
     'grdm_realstruct': 'GRDM attributes on the real keys and links (same fit)',
     'grdm_fan16': 'GRDM, fanout=16',
     'grdm_wide': 'GRDM, hidden_dim=256',
+    'grdm_hops3': 'GRDM, n_hops=3',
     'grdm_nomatch': 'GRDM, match_marginals=False (same fit)',
     'grdm_matchnum': "GRDM, match_marginals='numerical' (same fit)",
     'grdm_notemplates': 'GRDM, sibling_templates=False (same fit)',

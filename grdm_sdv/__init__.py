@@ -4,7 +4,7 @@
 ``sample(scale=2.0)``.
 """
 
-__version__ = '0.2.24'
+__version__ = '0.2.25'
 
 from .synthesizer import GRDMSynthesizer  # noqa: E402
 

@@ -85,6 +85,10 @@ class NeighborSampler:
         bids: dict[str, list[torch.Tensor]] = {t: [] for t in self.num_nodes}
         hops: dict[str, list[int]] = {t: [] for t in self.num_nodes}
         frontier: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        # (seed, node) keys already in each subgraph: a node reached again is not expanded
+        # again (as PyG's samplers); else a seed met again at hop 2 would take in-edges from
+        # hop 3, rows the trimmed layers have already dropped (n_hops >= 3 failed).
+        seen: dict[str, torch.Tensor] = {}
         offset = 0
         num_seeds = {t: 0 for t in self.num_nodes}
         for t, ids in seeds.items():
@@ -95,6 +99,7 @@ class NeighborSampler:
             bids[t].append(b)
             hops[t].append(0)
             frontier[t] = (ids, b)
+            seen[t] = b * self.num_nodes[t] + ids
             num_seeds[t] = len(ids)
         raw_edges: dict[EdgeType, list[tuple[torch.Tensor, ...]]] = {et: [] for et in self.csr}
         for hop in range(1, self.num_hops + 1):
@@ -128,6 +133,13 @@ class NeighborSampler:
                 nodes[t].append(a)
                 bids[t].append(b)
                 hops[t].append(hop)
+            if hop < self.num_hops:
+                for t, (a, b) in list(frontier.items()):
+                    key = b * self.num_nodes[t] + a
+                    new = ~torch.isin(key, seen[t]) if t in seen else torch.ones_like(key, dtype=torch.bool)
+                    if not bool(new.all()):
+                        frontier[t] = (a[new], b[new])
+                    seen[t] = key if t not in seen else torch.cat([seen[t], key[new]])
         return self._relabel(nodes, bids, hops, raw_edges, num_seeds, device)
 
     def _relabel(self, nodes, bids, hops, raw_edges, num_seeds, device) -> SubgraphBatch:

@@ -1,5 +1,6 @@
 """Vectorized K-hop sampler against a brute-force neighbourhood."""
 
+import pytest
 import torch
 
 from grdm_sdv.sampling.neighbors import NeighborSampler
@@ -51,8 +52,11 @@ def test_seeds_of_the_same_node_get_separate_copies():
     assert b.batch['p'].tolist() == [0, 1] and b.node_ids['p'].tolist() == [1, 1]
 
 
-def test_trimmed_forward_matches_full_forward_on_seeds():
-    """Layer trimming (only rows within K-1-l hops updated at layer l) changes nothing for seeds."""
+@pytest.mark.parametrize('hops,out_hops', [(2, 0), (3, 0), (3, 1)])
+def test_trimmed_forward_matches_full_forward_on_seeds(hops, out_hops):
+    """Layer trimming (only rows within K-1-l hops updated at layer l) changes nothing for
+    seeds (and the rows within ``out_hops`` of them). With three hops a seed is met again at
+    hop 2; it is not expanded again, so no row takes messages from rows trimmed away."""
     from grdm_sdv.nn.denoiser import HeteroDenoiser
 
     torch.manual_seed(0)
@@ -61,12 +65,12 @@ def test_trimmed_forward_matches_full_forward_on_seeds():
     parent = torch.randint(0, 20, (200,))
     fwd = torch.stack([child, parent])
     ei = {('c', 'fk0', 'p'): fwd, ('p', 'rev_fk0', 'c'): fwd.flip(0)}
-    s = NeighborSampler(n, ei, num_hops=2, fanout=4)
+    s = NeighborSampler(n, ei, num_hops=hops, fanout=4)
     b = s.sample({'c': torch.tensor([3, 7, 7]), 'p': torch.tensor([1])}, generator=torch.Generator().manual_seed(1))
     for t in n:  # rows are ordered by hop
         assert b.hop_ptr[t][1] == b.num_seeds[t] and b.hop_ptr[t][-1] == len(b.node_ids[t])
     model = HeteroDenoiser(['p', 'c'], list(ei), {'p': 1, 'c': 2}, {'p': [3], 'c': []}, {'p': 0, 'c': 0},
-                           hidden=16, num_layers=2).eval()
+                           hidden=16, num_layers=hops).eval()
     args = (
         {'p': torch.randn(len(b.node_ids['p']), 1), 'c': torch.randn(len(b.node_ids['c']), 2)},
         {'p': torch.randint(0, 3, (len(b.node_ids['p']), 1)), 'c': torch.zeros(len(b.node_ids['c']), 0, dtype=torch.long)},
@@ -75,8 +79,8 @@ def test_trimmed_forward_matches_full_forward_on_seeds():
         b.edge_index,
     )
     full = model(*args)
-    trim = model(*args, hop_ptr=b.hop_ptr)
+    trim = model(*args, hop_ptr=b.hop_ptr, out_hops=out_hops)
     for t in n:
-        k = b.num_seeds[t]
+        k = b.hop_ptr[t][out_hops + 1]
         assert trim[t][0].shape[0] == k
         assert torch.allclose(full[t][0][:k], trim[t][0], atol=1e-5)
