@@ -95,7 +95,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         batch_size: seed rows per training step (each brings its K-hop subgraph).
             (default: ``512``)
         n_hops: K, message-passing layers of the denoiser = hops each row sees per
-            denoising step. (default: ``2``)
+            denoising step. Each added hop multiplies the training step's cost (F1:
+            ``n_hops=3`` fits in 3.6x the time, ``docs/fidelity.md``). (default: ``2``)
         hidden_dim: hidden width of the denoiser. (default: ``128``)
         num_timesteps: diffusion time levels used in training. (default: ``1000``)
         sampling_steps: reverse steps when sampling (at most ``num_timesteps``).
