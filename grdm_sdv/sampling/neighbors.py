@@ -88,7 +88,7 @@ class NeighborSampler:
         # (seed, node) keys already in each subgraph: a node reached again is not expanded
         # again (as PyG's samplers); else a seed met again at hop 2 would take in-edges from
         # hop 3, rows the trimmed layers have already dropped (n_hops >= 3 failed).
-        seen: dict[str, torch.Tensor] = {}
+        seen = {t: torch.zeros(0, dtype=torch.long, device=device) for t in self.num_nodes}
         offset = 0
         num_seeds = {t: 0 for t in self.num_nodes}
         for t, ids in seeds.items():
@@ -133,13 +133,12 @@ class NeighborSampler:
                 nodes[t].append(a)
                 bids[t].append(b)
                 hops[t].append(hop)
-            if hop < self.num_hops:
+            if hop < self.num_hops:  # the last hop's nodes are never expanded
                 for t, (a, b) in list(frontier.items()):
                     key = b * self.num_nodes[t] + a
-                    new = ~torch.isin(key, seen[t]) if t in seen else torch.ones_like(key, dtype=torch.bool)
-                    if not bool(new.all()):
-                        frontier[t] = (a[new], b[new])
-                    seen[t] = key if t not in seen else torch.cat([seen[t], key[new]])
+                    new = ~torch.isin(key, seen[t])
+                    frontier[t] = (a[new], b[new])
+                    seen[t] = torch.cat([seen[t], key[new]])
         return self._relabel(nodes, bids, hops, raw_edges, num_seeds, device)
 
     def _relabel(self, nodes, bids, hops, raw_edges, num_seeds, device) -> SubgraphBatch:
