@@ -41,6 +41,16 @@ class SubgraphBatch:
     hop_ptr: dict[str, list[int]]
 
 
+def _first_occurrences(key: torch.Tensor) -> torch.Tensor:
+    """Mask of the first occurrence of each value of ``key`` (the order of ``key`` kept)."""
+    uniq, inv = torch.unique(key, return_inverse=True)
+    first = torch.full((len(uniq),), len(key), dtype=torch.long, device=key.device)
+    first.scatter_reduce_(0, inv, torch.arange(len(key), device=key.device), reduce='amin')
+    mask = torch.zeros(len(key), dtype=torch.bool, device=key.device)
+    mask[first] = True
+    return mask
+
+
 class NeighborSampler:
     """Uniform K-hop neighbour sampler over a heterogeneous graph held as CSR.
 
@@ -50,7 +60,9 @@ class NeighborSampler:
         num_hops: K, the number of message-passing layers of the denoiser.
         fanout: neighbours per node and edge type at each hop: all of them when a node has
             at most ``fanout``, else ``fanout`` uniform draws with replacement, repeats kept
-            (the rule full-graph sampling applies at every reverse step). (default: ``10``)
+            (the rule full-graph sampling applies at every reverse step). Every node of a
+            subgraph is expanded once, however often it is reached, so each row but the last
+            hop's hears exactly as many neighbours as at sampling. (default: ``10``)
     """
 
     def __init__(
@@ -85,9 +97,12 @@ class NeighborSampler:
         bids: dict[str, list[torch.Tensor]] = {t: [] for t in self.num_nodes}
         hops: dict[str, list[int]] = {t: [] for t in self.num_nodes}
         frontier: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-        # (seed, node) keys already in each subgraph: a node reached again is not expanded
-        # again (as PyG's samplers); else a seed met again at hop 2 would take in-edges from
-        # hop 3, rows the trimmed layers have already dropped (n_hops >= 3 failed).
+        # (seed, node) keys already in each subgraph: a node is expanded once, however often
+        # it is reached (as PyG's samplers). Reached again at a later hop, a seed met at hop 2
+        # would take in-edges from hop 3, rows the trimmed layers have already dropped
+        # (n_hops >= 3 failed); drawn twice within one hop (children drawn with
+        # replacement), it would average 2 x fanout draws of its own neighbours where
+        # full-graph sampling gives every row fanout.
         seen = {t: torch.zeros(0, dtype=torch.long, device=device) for t in self.num_nodes}
         offset = 0
         num_seeds = {t: 0 for t in self.num_nodes}
@@ -136,7 +151,7 @@ class NeighborSampler:
             if hop < self.num_hops:  # the last hop's nodes are never expanded
                 for t, (a, b) in list(frontier.items()):
                     key = b * self.num_nodes[t] + a
-                    new = ~torch.isin(key, seen[t])
+                    new = _first_occurrences(key) & ~torch.isin(key, seen[t])
                     frontier[t] = (a[new], b[new])
                     seen[t] = torch.cat([seen[t], key[new]])
         return self._relabel(nodes, bids, hops, raw_edges, num_seeds, device)

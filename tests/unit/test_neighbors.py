@@ -84,3 +84,36 @@ def test_trimmed_forward_matches_full_forward_on_seeds(hops, out_hops):
         k = b.hop_ptr[t][out_hops + 1]
         assert trim[t][0].shape[0] == k
         assert torch.allclose(full[t][0][:k], trim[t][0], atol=1e-5)
+
+
+@pytest.mark.parametrize('hops', [2, 3])
+def test_every_expanded_row_hears_as_many_neighbours_as_at_sampling(hops):
+    """Full-graph sampling gives every row ``min(degree, fanout)`` sources per edge type.
+    In a training subgraph each row short of the last hop must get exactly as many, even a
+    row drawn twice in one hop (children are drawn with replacement), which used to be
+    expanded once per draw and heard ``2 x fanout`` of its own children."""
+    torch.manual_seed(0)
+    n = {'g': 4, 'p': 40, 'c': 400}
+    p_of_c = torch.randint(0, 40, (400,))
+    g_of_p = torch.arange(40) % 4
+    fc = torch.stack([torch.arange(400), p_of_c])
+    fp = torch.stack([torch.arange(40), g_of_p])
+    ei = {('c', 'fk', 'p'): fc, ('p', 'rev_fk', 'c'): fc.flip(0),
+          ('p', 'fk', 'g'): fp, ('g', 'rev_fk', 'p'): fp.flip(0)}
+    fanout = 4
+    s = NeighborSampler(n, ei, num_hops=hops, fanout=fanout)
+    b = s.sample({'g': torch.tensor([0, 1, 2, 3]), 'c': torch.tensor([5, 9])},
+                 generator=torch.Generator().manual_seed(2))
+    drawn_twice = False
+    for et, e in b.edge_index.items():
+        src_t, _, dst_t = et
+        glob_deg = torch.bincount(ei[et][1], minlength=n[dst_t])
+        expanded = b.hop_ptr[dst_t][hops]  # rows first reached before the last hop
+        got = torch.bincount(e[1], minlength=len(b.node_ids[dst_t]))
+        want = glob_deg[b.node_ids[dst_t]].clamp(max=fanout)
+        assert torch.equal(got[:expanded], want[:expanded]), et
+        assert int(got[expanded:].sum()) == 0, et
+        # the case this guards: one row's draws repeat a source within a subgraph
+        pairs = torch.stack([e[1], b.node_ids[src_t][e[0]]])
+        drawn_twice |= torch.unique(pairs, dim=1).shape[1] < pairs.shape[1]
+    assert drawn_twice
