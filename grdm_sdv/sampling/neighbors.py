@@ -151,7 +151,8 @@ class NeighborSampler:
             if hop < self.num_hops:  # the last hop's nodes are never expanded
                 for t, (a, b) in list(frontier.items()):
                     key = b * self.num_nodes[t] + a
-                    new = _first_occurrences(key) & ~torch.isin(key, seen[t])
+                    # The first meeting of a (seed, node) pair, in this hop or any before.
+                    new = _first_occurrences(torch.cat([seen[t], key]))[len(seen[t]):]
                     frontier[t] = (a[new], b[new])
                     seen[t] = torch.cat([seen[t], key[new]])
         return self._relabel(nodes, bids, hops, raw_edges, num_seeds, device)
