@@ -27,12 +27,6 @@ GRDM_VARIANTS = {
                    'sampling_variance': 'posterior', 'steps': 2000, 'rank_columns': False,
                    'match_marginals': False},
     'grdm_summaries': {'child_summaries': True},
-    # Every parent row hears the mean of all its children's current numbers (screened after
-    # 0.2.26, docs/fidelity.md).
-    'grdm_childmeans': {'child_means': True},
-    'grdm_siblingmeans': {'child_means': 'siblings'},
-    'grdm_siblingmeans_cfg1': {'child_means': 'siblings', 'guidance_scale': 1.0},
-    'grdm_hubmeans': {'child_means': 'hubs'},
     # The defaults of 0.2.0: no classifier-free guidance.
     'grdm_v020': {'context_dropout': 0.0, 'guidance_scale': 1.0, 'rank_columns': False,
                   'match_marginals': False},
@@ -114,10 +108,6 @@ METHOD_LABELS = {
     'grdm_down': "GRDM, message_direction='down'",
     'grdm_joint': 'GRDM, joint schedule (0.1 defaults)',
     'grdm_summaries': 'GRDM, child_summaries=True',
-    'grdm_childmeans': 'GRDM, child_means=True',
-    'grdm_siblingmeans': "GRDM, child_means='siblings'",
-    'grdm_siblingmeans_cfg1': "GRDM, child_means='siblings', guidance_scale=1 (same fit)",
-    'grdm_hubmeans': "GRDM, child_means='hubs'",
     'grdm_v020': 'GRDM 0.2.0 defaults (no guidance)',
     'grdm_large': 'GRDM, steps=3000',
     'grdm_steps1000': 'GRDM, steps=1000 (0.2.13 defaults)',

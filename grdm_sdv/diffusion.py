@@ -57,11 +57,6 @@ class MixedDiffusion:
         f = torch.cos((t64 + s) / (1 + s) * math.pi / 2) ** 2 / math.cos(s / (1 + s) * math.pi / 2) ** 2
         return f.clamp(1e-5, 0.9999).float()
 
-    def shares(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(sqrt(abar_t), sqrt(1 - abar_t))``: the signal and noise shares of ``x_t``."""
-        ab = self.alpha_bar(t)
-        return ab.sqrt(), (1 - ab).sqrt()
-
     @staticmethod
     def keep_prob(t: torch.Tensor) -> torch.Tensor:
         """Probability ``alpha_t`` that a category token is still unmasked at time ``t``.

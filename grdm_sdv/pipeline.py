@@ -15,7 +15,6 @@ from collections.abc import Callable
 import torch
 from tqdm.auto import tqdm
 
-from .data.child_means import ChildMeans, means_target
 from .data.graph import RelationalGraph
 from .data.marginals import remaining_shares
 from .data.tensors import KnownCells, TableTensors
@@ -49,8 +48,6 @@ def generate(
     guidance_scale: float | dict[str, float | tuple[torch.Tensor, torch.Tensor]] = 1.0,
     class_shares: dict[str, list[torch.Tensor]] | None = None,
     finish: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] | None = None,
-    child_means: bool | str = False,
-    child_mean_keys: set | None = None,
 ) -> dict[str, TableTensors]:
     """Run the reverse chain on the whole graph: all rows of all tables at once.
 
@@ -87,9 +84,6 @@ def generate(
             still being denoised, its children under ``parent_lead``, see its final values.
             Not applied to tables held clean (never denoised); a table's ``known`` numbers
             are imposed again after it.
-        child_means: give every parent row the mean of its children's current numbers at
-            each step (for a model trained with ``Trainer.child_means``; the message-free
-            pass of guidance gets zeros, as training's dropped contexts do).
     """
     known = {k: KnownCells(*(x.to(device) for x in (v.x_num, v.num_mask, v.x_cat, v.cat_mask)))
              for k, v in (known or {}).items()}
@@ -103,8 +97,6 @@ def generate(
                                   fanout)
             for et, e in graph.edge_index.items()}
     struct = {k: v.to(device) for k, v in graph.struct.items()}
-    means = (ChildMeans(graph, d_num, diffusion.shares, device, means_target(child_means), child_mean_keys)
-             if means_target(child_means) else None)
     x_num, x_cat, known, clean = _start(graph, d_num, num_classes, known, clean_known, gen, device)
     levels = levels or {k: 0 for k in graph.num_nodes}
     grids = diffusion.set_table_timesteps(sampling_steps, {k: levels.get(k, 0) for k in graph.num_nodes},
@@ -126,16 +118,10 @@ def generate(
             # started yet or done), and the message-free pass only the guided ones among them.
             moving = [k for k in graph.num_nodes if k not in clean and grids[k][i] != grids[k][i + 1]]
             guided = [k for k in moving if k in scales]
-            st, st_alone = struct, struct
-            if means is not None:
-                extra = means.full(x_num, times)
-                st = {k: torch.cat([v, extra[k]], 1) if k in extra else v for k, v in struct.items()}
-                st_alone = {k: torch.cat([v, torch.zeros_like(extra[k])], 1) if k in extra else v
-                            for k, v in struct.items()}
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                h, t_emb = model.propagate(x_num, x_cat, st, times, step_csr, chunk_size, compiled,
+                h, t_emb = model.propagate(x_num, x_cat, struct, times, step_csr, chunk_size, compiled,
                                            tables=moving)
-                alone = (model.propagate(x_num, x_cat, st_alone, times, {}, chunk_size, compiled,
+                alone = (model.propagate(x_num, x_cat, struct, times, {}, chunk_size, compiled,
                                          tables=guided)[0] if guided else None)
             for k in moving:
                 t, s = grids[k][i], grids[k][i + 1]

@@ -153,11 +153,6 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             MovieLens, a little on the demo, and F1's per-race points spread 0.93x -> 0.83x.
             A table kept with ``fixed_tables`` is then conditioned on RePaint-style, not
             held clean. (default: ``False``)
-        child_means: give every parent row, as an input, the mean of its children's current
-            numbers over all of its children at every step (``grdm_sdv.data.child_means``),
-            so siblings hear all their siblings through their parent, not only the
-            ``fanout`` its message averages. Nothing more is generated. Screened in
-            ``docs/fidelity.md``. (default: ``False``)
         context_dropout: share of training subgraphs in which every message is dropped, so
             the model also learns each table without its neighbours, which
             ``guidance_scale`` needs. (default: ``0.1``)
@@ -321,7 +316,6 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         sampling_variance: str = 'auto',
         loss_hops: int = 1,
         child_summaries: bool = False,
-        child_means: bool | str = False,
         context_dropout: float = 0.1,
         guidance_scale: float = 1.15,
         column_guidance: dict[str, float] | None = None,
@@ -341,8 +335,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                       torch_compile=torch_compile, message_direction=message_direction,
                       independent_times=independent_times, parent_lead=parent_lead,
                       sampling_variance=sampling_variance, loss_hops=loss_hops,
-                      child_summaries=child_summaries, child_means=child_means,
-                      context_dropout=context_dropout,
+                      child_summaries=child_summaries, context_dropout=context_dropout,
                       guidance_scale=guidance_scale, calibrate_guidance=calibrate_guidance,
                       rank_columns=rank_columns,
                       match_marginals=match_marginals, sibling_templates=sibling_templates,
@@ -371,7 +364,6 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self.sampling_variance = sampling_variance
         self.loss_hops = loss_hops
         self.child_summaries = child_summaries
-        self.child_means = child_means
         self.context_dropout = context_dropout
         self.guidance_scale = guidance_scale
         self.column_guidance = column_guidance
@@ -397,7 +389,6 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self._fit_seconds: float | None = None
         self._guidable = False
         self._summaries = None
-        self._child_mean_keys = None
         self._grdm_version = __version__
 
     # --- fitting -----------------------------------------------------------------------------
@@ -491,27 +482,20 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             schema, n_rows, links, nullable, self.message_direction,
             positions=_side_by_side(structure.positions() if widths else {},
                                     places.places if places else {}) or None)
-        # 'hubs': only along keys whose parents have more children than a message averages.
-        self._child_mean_keys = ({fk.name for fk in schema.foreign_keys
-                                  if (links[fk.name] >= 0).sum() > self.fanout * n_rows[fk.parent]}
-                                 if self.child_means == 'hubs' else None)
         seed = self.seed if self.seed is not None else int(np.random.randint(0, 2**31 - 1))
         device = resolve_device(self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)  # the initial weights follow the seed too
             model = HeteroDenoiser.for_graph(schema, tensors, nullable, self.message_direction,
                                              hidden=self.hidden_dim, num_layers=self.n_hops,
-                                             positions=self._input_widths(widths, places),
-                                             child_means=self.child_means,
-                                             child_mean_keys=self._child_mean_keys)
+                                             positions=self._input_widths(widths, places))
         trainer = Trainer(
             model=model, diffusion=self._diffusion(), steps=self.steps,
             batch_size=self.batch_size, lr=self.learning_rate, fanout=self.fanout,
             device=device, verbose=self.verbose, mixed_precision=self.mixed_precision,
             torch_compile=self.torch_compile, clean_prob=self._CLEAN_PROB,
             independent_times=self.independent_times, loss_hops=self.loss_hops,
-            context_dropout=self.context_dropout, child_means=self.child_means,
-            child_mean_keys=self._child_mean_keys,
+            context_dropout=self.context_dropout,
         )
         generator = torch.Generator().manual_seed(seed)
         fitted_model = trainer.fit(graph, tensors, generator)
@@ -736,7 +720,6 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             class_shares={node[t]: v for t, v in self._class_shares.items()}
             if match and self.match_marginals not in (False, 'numerical') else None,
             finish={node[t]: f for t, f in finish.items()} if finish else None,
-            child_means=self.child_means, child_mean_keys=self._child_mean_keys,
         )
 
     def _finishers(self, rng: np.random.Generator) -> dict | None:
@@ -953,8 +936,6 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         state.setdefault('_calibrated_guidance', {})
         state.setdefault('_guidable', False)
         state.setdefault('child_summaries', False)
-        state.setdefault('child_means', False)  # 0.2.27
-        state.setdefault('_child_mean_keys', None)
         state.setdefault('_summaries', None)
         # Files saved before 0.2.3 have no rank columns found (nothing to rank), and files
         # saved before 0.2.4 sample as they did, without matched marginals.

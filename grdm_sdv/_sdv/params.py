@@ -36,9 +36,6 @@ def check_params(**params) -> None:
         elif name in ('independent_times', 'parent_lead', 'context_dropout'):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 bad.append(f"'{name}'={value!r} (a number from 0 to 1)")
-        elif name == 'child_means':
-            if not isinstance(value, (bool, np.bool_)) and value not in ('parent', 'siblings', 'hubs'):
-                bad.append(f"'{name}'={value!r} (True, False, 'parent' or 'siblings')")
         elif name == 'match_marginals':
             if not isinstance(value, (bool, np.bool_)) and value != 'numerical':
                 bad.append(f"'{name}'={value!r} (True, False or 'numerical')")

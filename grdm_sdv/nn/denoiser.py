@@ -14,7 +14,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.child_means import child_mean_dims, means_target
 from ..data.graph import EdgeType, RelationalGraph
 from ..sampling.csr import csr_by_destination
 from .hetero import HeteroSAGELayer
@@ -161,24 +160,17 @@ class HeteroDenoiser(nn.Module):
     @classmethod
     def for_graph(cls, schema, tensors: dict, nullable: dict[str, bool], direction: str,
                   hidden: int = 128, num_layers: int = 2,
-                  positions: dict[str, int] | None = None,
-                  child_means: bool | str = False, child_mean_keys=None) -> 'HeteroDenoiser':
+                  positions: dict[str, int] | None = None) -> 'HeteroDenoiser':
         """The denoiser of a database: node and edge types from ``schema`` (a
         :class:`~grdm_sdv.data.schema.RelationalSchema`), widths from the encoded ``tensors``
         (node type -> ``TableTensors``), structural widths from the nullable foreign keys
-        and ``positions`` (table -> co-parent axes, see ``RelationalGraph.struct_dims``),
-        and the children's means (:mod:`grdm_sdv.data.child_means`) with ``child_means``."""
-        d_num = {k: v.x_num.shape[1] for k, v in tensors.items()}
-        d_struct = RelationalGraph.struct_dims(schema, nullable, positions)
-        if means_target(child_means):
-            extra = child_mean_dims(schema, d_num, means_target(child_means), child_mean_keys)
-            d_struct = {k: w + extra[k] for k, w in d_struct.items()}
+        and ``positions`` (table -> co-parent axes, see ``RelationalGraph.struct_dims``)."""
         return cls(
             node_types=list(RelationalGraph.node_types(schema).values()),
             edge_types=RelationalGraph.edge_types(schema, direction),
-            d_num=d_num,
+            d_num={k: v.x_num.shape[1] for k, v in tensors.items()},
             num_classes={k: v.num_classes for k, v in tensors.items()},
-            d_struct=d_struct,
+            d_struct=RelationalGraph.struct_dims(schema, nullable, positions),
             hidden=hidden,
             num_layers=num_layers,
         )

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..data.child_means import ChildMeans, means_target
 from ..data.graph import RelationalGraph
 from ..data.tensors import TableTensors
 from ..diffusion import MixedDiffusion
@@ -58,9 +57,6 @@ class Trainer:
         context_dropout: share of subgraphs in which every message is dropped, so the one
             network also denoises each row without its neighbours (the unconditional
             model classifier-free guidance needs, ``generate(guidance_scale > 1)``).
-        child_means: give every parent row the mean of its children's current numbers
-            (:mod:`grdm_sdv.data.child_means`; the model must have been built with their
-            widths, ``HeteroDenoiser.for_graph(child_means=True)``).
     """
 
     model: HeteroDenoiser
@@ -79,8 +75,6 @@ class Trainer:
     independent_times: float = 0.0
     loss_hops: int = 0
     context_dropout: float = 0.0
-    child_means: bool | str = False
-    child_mean_keys: set | None = None
     loss_history: list[dict] = field(default_factory=list)
     train_seconds: float = 0.0
 
@@ -118,9 +112,6 @@ class Trainer:
         data = {k: TableTensors(v.x_num.to(dev), v.x_cat.to(dev), v.num_classes) for k, v in tables.items()}
         struct = {k: v.to(dev) for k, v in graph.struct.items()}
         per = self._seeds_per_table(graph, data)
-        means = (ChildMeans(graph, {k: v.x_num.shape[1] for k, v in data.items()}, self.diffusion.shares, dev,
-                            means_target(self.child_means), self.child_mean_keys)
-                 if means_target(self.child_means) else None)
         self.loss_history = []
         if not per:
             return ema.cpu()
@@ -136,7 +127,7 @@ class Trainer:
                          for k, n in per.items()}
                 batch = sampler.sample(seeds, generator=gen)
                 loss, l_num, l_cat, per_table = self._loss(net, graph, batch, data, struct, per, gen,
-                                                           dev, compiled, means)
+                                                           dev, compiled)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -178,9 +169,8 @@ class Trainer:
         return {k: int(min(p, graph.num_nodes[k])) for k, p in zip(trainable, per)}
 
     def _noised(self, graph: RelationalGraph, batch, data: dict[str, TableTensors], n_seeds: int,
-                gen, dev) -> tuple[dict, dict, dict, dict, dict, torch.Tensor]:
-        """``(x_num, x_cat, t, eps, masked, t_table)`` of a subgraph batch noised for one step
-        (``t_table``: ``(subgraphs, tables)`` times, 0 where a table is given clean)."""
+                gen, dev) -> tuple[dict, dict, dict, dict, dict]:
+        """``(x_num, x_cat, t, eps, masked)`` of a subgraph batch noised for one step."""
         t_table = self._table_times(n_seeds, len(graph.num_nodes), gen, dev)
         x_num, x_cat, t, eps, masked = {}, {}, {}, {}, {}
         if self.clean_prob > 0:
@@ -199,29 +189,18 @@ class Trainer:
                 x_cat[k] = torch.where(c[:, None], xc, x_cat[k])
                 tk = torch.where(c, torch.zeros_like(tk), tk)
             t[k] = tk
-        if self.clean_prob > 0:
-            t_table = torch.where(held, torch.zeros_like(t_table), t_table)
-        return x_num, x_cat, t, eps, masked, t_table
+        return x_num, x_cat, t, eps, masked
 
     def _loss(self, net, graph: RelationalGraph, batch, data: dict[str, TableTensors], struct,
-              per: dict[str, int], gen, dev, compiled, means: ChildMeans | None = None):
+              per: dict[str, int], gen, dev, compiled):
         """``(loss, numerical part, categorical part, per-table losses)`` of one batch."""
         n_seeds = sum(per.values())
-        x_num, x_cat, t, eps, masked, t_table = self._noised(graph, batch, data, n_seeds, gen, dev)
+        x_num, x_cat, t, eps, masked = self._noised(graph, batch, data, n_seeds, gen, dev)
         st = {k: struct[k][batch.node_ids[k]] for k in graph.num_nodes}
         edges = batch.edge_index
-        alone = None
         if self.context_dropout > 0:
             alone = torch.rand(n_seeds, generator=gen, device=dev) < self.context_dropout
             edges = {et: e[:, ~alone[batch.batch[et[2]][e[1]]]] for et, e in edges.items()}
-        if means is not None:
-            col = {k: j for j, k in enumerate(graph.num_nodes)}
-            extra = means.batch(batch, x_num, {k: v.x_num for k, v in data.items()},
-                                lambda b, k: t_table[b, col[k]], gen)
-            for k, v in extra.items():
-                if alone is not None:  # no neighbour heard: nor its children's means
-                    v = torch.where(alone[batch.batch[k]][:, None], torch.zeros_like(v), v)
-                st[k] = torch.cat([st[k], v], 1)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16(dev, self.mixed_precision)):
             out = net(x_num, x_cat, st, t, edges, hop_ptr=batch.hop_ptr,
                       compiled=compiled, out_hops=self.loss_hops)
