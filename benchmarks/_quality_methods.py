@@ -27,8 +27,6 @@ GRDM_VARIANTS = {
                    'sampling_variance': 'posterior', 'steps': 2000, 'rank_columns': False,
                    'match_marginals': False},
     'grdm_summaries': {'child_summaries': True},
-    # Softmax attention over a row's neighbours instead of their mean (screened after 0.2.26).
-    'grdm_attention': {'aggregation': 'attention'},
     # The defaults of 0.2.0: no classifier-free guidance.
     'grdm_v020': {'context_dropout': 0.0, 'guidance_scale': 1.0, 'rank_columns': False,
                   'match_marginals': False},
@@ -110,7 +108,6 @@ METHOD_LABELS = {
     'grdm_down': "GRDM, message_direction='down'",
     'grdm_joint': 'GRDM, joint schedule (0.1 defaults)',
     'grdm_summaries': 'GRDM, child_summaries=True',
-    'grdm_attention': "GRDM, aggregation='attention'",
     'grdm_v020': 'GRDM 0.2.0 defaults (no guidance)',
     'grdm_large': 'GRDM, steps=3000',
     'grdm_steps1000': 'GRDM, steps=1000 (0.2.13 defaults)',

@@ -61,7 +61,6 @@ VARIANTS: dict[str, dict] = {
     'posterior': {'sampling_variance': 'posterior'},
     'seeds_loss': {'loss_hops': 0},
     'summaries': {'child_summaries': True},
-    'attention': {'aggregation': 'attention'},
     # Fitted without the top-level rows' places among their children (the 0.2.11 defaults).
     'noplaces': {'child_places': False},
     # Candidates for the documented larger configuration.

@@ -153,9 +153,6 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             MovieLens, a little on the demo, and F1's per-race points spread 0.93x -> 0.83x.
             A table kept with ``fixed_tables`` is then conditioned on RePaint-style, not
             held clean. (default: ``False``)
-        aggregation: how a row combines its neighbours along one foreign key: ``'mean'``
-            (GraphSAGE) or ``'attention'`` (a softmax over its neighbours per destination,
-            ``grdm_sdv.nn.attention``). Screened in ``docs/fidelity.md``. (default: ``'mean'``)
         context_dropout: share of training subgraphs in which every message is dropped, so
             the model also learns each table without its neighbours, which
             ``guidance_scale`` needs. (default: ``0.1``)
@@ -319,7 +316,6 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         sampling_variance: str = 'auto',
         loss_hops: int = 1,
         child_summaries: bool = False,
-        aggregation: str = 'mean',
         context_dropout: float = 0.1,
         guidance_scale: float = 1.15,
         column_guidance: dict[str, float] | None = None,
@@ -339,8 +335,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                       torch_compile=torch_compile, message_direction=message_direction,
                       independent_times=independent_times, parent_lead=parent_lead,
                       sampling_variance=sampling_variance, loss_hops=loss_hops,
-                      child_summaries=child_summaries, aggregation=aggregation,
-                      context_dropout=context_dropout,
+                      child_summaries=child_summaries, context_dropout=context_dropout,
                       guidance_scale=guidance_scale, calibrate_guidance=calibrate_guidance,
                       rank_columns=rank_columns,
                       match_marginals=match_marginals, sibling_templates=sibling_templates,
@@ -369,7 +364,6 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self.sampling_variance = sampling_variance
         self.loss_hops = loss_hops
         self.child_summaries = child_summaries
-        self.aggregation = aggregation
         self.context_dropout = context_dropout
         self.guidance_scale = guidance_scale
         self.column_guidance = column_guidance
@@ -494,8 +488,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             torch.manual_seed(seed)  # the initial weights follow the seed too
             model = HeteroDenoiser.for_graph(schema, tensors, nullable, self.message_direction,
                                              hidden=self.hidden_dim, num_layers=self.n_hops,
-                                             positions=self._input_widths(widths, places),
-                                             aggregation=self.aggregation)
+                                             positions=self._input_widths(widths, places))
         trainer = Trainer(
             model=model, diffusion=self._diffusion(), steps=self.steps,
             batch_size=self.batch_size, lr=self.learning_rate, fanout=self.fanout,
@@ -943,7 +936,6 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         state.setdefault('_calibrated_guidance', {})
         state.setdefault('_guidable', False)
         state.setdefault('child_summaries', False)
-        state.setdefault('aggregation', 'mean')  # 0.2.27
         state.setdefault('_summaries', None)
         # Files saved before 0.2.3 have no rank columns found (nothing to rank), and files
         # saved before 0.2.4 sample as they did, without matched marginals.

@@ -36,9 +36,6 @@ def check_params(**params) -> None:
         elif name in ('independent_times', 'parent_lead', 'context_dropout'):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 bad.append(f"'{name}'={value!r} (a number from 0 to 1)")
-        elif name == 'aggregation':
-            if value not in ('mean', 'attention'):
-                bad.append(f"'{name}'={value!r} ('mean' or 'attention')")
         elif name == 'match_marginals':
             if not isinstance(value, (bool, np.bool_)) and value != 'numerical':
                 bad.append(f"'{name}'={value!r} (True, False or 'numerical')")
@@ -54,10 +51,6 @@ def check_params(**params) -> None:
                 or value < (0 if name in ('n_hops', 'loss_hops') else 1):
             low = 0 if name in ('n_hops', 'loss_hops') else 1
             bad.append(f"'{name}'={value!r} (an integer >= {low})")
-    if params.get('aggregation') == 'attention' and isinstance(params.get('hidden_dim'), int) \
-            and params['hidden_dim'] % 4:
-        bad.append(f"'hidden_dim'={params['hidden_dim']!r} with aggregation='attention' "
-                   '(a multiple of its 4 heads)')
     if params.get('num_timesteps', 2) < 2:
         bad.append(f"'num_timesteps'={params['num_timesteps']!r} (at least 2)")
     if bad:

@@ -16,7 +16,6 @@ from torch import nn
 
 from ..data.graph import EdgeType, RelationalGraph
 from ..sampling.csr import csr_by_destination
-from .attention import HeteroAttentionLayer
 from .hetero import HeteroSAGELayer
 from .layers import FeedForward, TimeRows, chunked, compiled_blocks
 
@@ -122,9 +121,6 @@ class HeteroDenoiser(nn.Module):
         num_layers: K, message-passing layers (= hops seen). (default: ``2``)
         mlp_layers: per-table residual MLP blocks after message passing; the per-row
             network needs depth of its own, as TabDDPM's MLP has. (default: ``2``)
-        aggregation: ``'mean'`` (each row averages its neighbours per edge type,
-            :class:`HeteroSAGELayer`) or ``'attention'`` (softmax weights per destination,
-            :class:`~grdm_sdv.nn.attention.HeteroAttentionLayer`). (default: ``'mean'``)
 
     Shapes: ``forward`` takes per node type ``x_num (n, d_num)``, ``x_cat (n, c)`` long,
     ``struct (n, s)``, ``t (n,)`` and per edge type ``(2, E)``; returns per node type
@@ -141,18 +137,16 @@ class HeteroDenoiser(nn.Module):
         hidden: int = 128,
         num_layers: int = 2,
         mlp_layers: int = 2,
-        aggregation: str = 'mean',
     ) -> None:
         super().__init__()
         self.node_types, self.edge_types = list(node_types), list(edge_types)
         self.hidden, self.num_layers, self.mlp_layers = hidden, num_layers, mlp_layers
-        self.aggregation = aggregation
         self.time = TimeEmbedding(hidden)
         self.io = nn.ModuleDict({
             t: TableIO(d_num[t], num_classes[t], d_struct[t], hidden) for t in node_types
         })
-        layer = {'mean': HeteroSAGELayer, 'attention': HeteroAttentionLayer}[aggregation]
-        self.layers = nn.ModuleList(layer(node_types, edge_types, hidden) for _ in range(num_layers))
+        self.layers = nn.ModuleList(
+            HeteroSAGELayer(node_types, edge_types, hidden) for _ in range(num_layers))
         self.post = nn.ModuleList(
             nn.ModuleDict({t: FeedForward(hidden) for t in node_types}) for _ in range(mlp_layers)
         )
@@ -166,8 +160,7 @@ class HeteroDenoiser(nn.Module):
     @classmethod
     def for_graph(cls, schema, tensors: dict, nullable: dict[str, bool], direction: str,
                   hidden: int = 128, num_layers: int = 2,
-                  positions: dict[str, int] | None = None,
-                  aggregation: str = 'mean') -> 'HeteroDenoiser':
+                  positions: dict[str, int] | None = None) -> 'HeteroDenoiser':
         """The denoiser of a database: node and edge types from ``schema`` (a
         :class:`~grdm_sdv.data.schema.RelationalSchema`), widths from the encoded ``tensors``
         (node type -> ``TableTensors``), structural widths from the nullable foreign keys
@@ -180,7 +173,6 @@ class HeteroDenoiser(nn.Module):
             d_struct=RelationalGraph.struct_dims(schema, nullable, positions),
             hidden=hidden,
             num_layers=num_layers,
-            aggregation=aggregation,
         )
 
     def _trunk(self, x_num, x_cat, struct, time: dict[str, TimeRows], csr, hop_ptr, chunk, compiled,

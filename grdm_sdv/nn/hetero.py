@@ -8,8 +8,7 @@ chunk by row chunk) both call it, on edges held as a CSR sorted by destination
 over edge types as ``HeteroConv(aggr='sum')``; :meth:`~HeteroSAGELayer.update` applies
 the root weight, the time FiLM and the residual feed-forward block.
 
-A new aggregation is a subclass overriding :meth:`~HeteroSAGELayer.sources` and
-:meth:`~HeteroSAGELayer.aggregate` (:class:`~grdm_sdv.nn.attention.HeteroAttentionLayer`).
+A new aggregation goes in :meth:`~HeteroSAGELayer.aggregate` (or a subclass overriding it).
 """
 
 from __future__ import annotations
@@ -28,8 +27,9 @@ class HeteroSAGELayer(nn.Module):
     For destination rows ``i`` of node type ``k``:
     ``h_i' = h_i + FF_k(W_k h_i + FiLM(t_i) + sum_r AGG_{j in N_r(i)} W_r h_j)``.
 
-    Mean aggregation, as GraphSAGE: a sum (the GRDM reference code's choice) and a
-    mean-and-spread aggregation (PNA-style) were measured and lost (``docs/fidelity.md``).
+    Mean aggregation, as GraphSAGE: a sum (the GRDM reference code's choice), a
+    mean-and-spread aggregation (PNA-style) and a softmax attention per destination
+    (``TransformerConv``-style, after 0.2.26) were measured and lost (``docs/fidelity.md``).
 
     Args:
         node_types: node type ids.
@@ -58,19 +58,9 @@ class HeteroSAGELayer(nn.Module):
         """The states of the sources of each edge (``x_src`` already projected or not)."""
         return x_src.index_select(0, src)
 
-    def sources(self, et: EdgeType, h_src: torch.Tensor, n_dst: int) -> torch.Tensor | None:
-        """What :meth:`message` gathers along ``et`` when computed once on the source side:
-        the projected sources where they are fewer than the destinations (the projection
-        commutes with the mean: parent rows before their gather to many children), else
-        ``None`` (the raw states are gathered and the mean projected after)."""
-        if len(h_src) < n_dst:
-            return nn.functional.linear(h_src, self.lin[_key(et)].weight)
-        return None
-
     def aggregate(self, et: EdgeType, messages: torch.Tensor, deg: torch.Tensor,
-                  projected: bool, h_dst: torch.Tensor) -> torch.Tensor:
-        """Per destination: the mean of its ``deg`` messages (edges sorted by destination),
-        projected. ``h_dst``: the destinations' own states (unused by the mean)."""
+                  projected: bool) -> torch.Tensor:
+        """Per destination: the mean of its ``deg`` messages (edges sorted by destination), projected."""
         n = len(deg)
         dst = torch.repeat_interleave(torch.arange(n, device=deg.device), deg,
                                       output_size=len(messages))
@@ -113,13 +103,10 @@ class HeteroSAGELayer(nn.Module):
                     if et[2] == k and et in csr and len(csr[et][1]) and n.get(et[0]) and n_out[k]]
                 for k in self.node_types if k in h}
         chunk = chunk_size or max(1, max(n_out.values(), default=1))
-        # What the sources give once per call, not once per edge (``sources``).
-        proj = {}
-        for ets in into.values():
-            for et in ets:
-                x = self.sources(et, h[et[0]], n_out[et[2]])
-                if x is not None:
-                    proj[et] = x
+        # Project the smaller side first (the projection commutes with the mean):
+        # parent rows before their gather to many children; a child -> parent mean after.
+        proj = {et: nn.functional.linear(h[et[0]], self.lin[_key(et)].weight)
+                for ets in into.values() for et in ets if n[et[0]] < n_out[et[2]]}
         # Edge ranges of each chunk, read from the device once per call, not once per chunk.
         bounds = {et: csr[et][0][torch.arange(0, n_out[et[2]] + chunk, chunk, device=dev)
                                  .clamp_(max=n_out[et[2]])].tolist()
@@ -134,7 +121,7 @@ class HeteroSAGELayer(nn.Module):
                     e0, e1 = bounds[et][a // chunk], bounds[et][a // chunk + 1]
                     x = proj.get(et, h[et[0]])
                     m = self.aggregate(et, self.message(et, x, src[e0:e1]),
-                                       rowptr[a + 1:b + 1] - rowptr[a:b], et in proj, h[k][a:b])
+                                       rowptr[a + 1:b + 1] - rowptr[a:b], et in proj)
                     agg = m if agg is None else agg + m
                 return self.update(k, h[k][a:b], agg, time[k].gather(film[k], a, b), compiled)
 

@@ -13,8 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdv.errors import SynthesizerInputError
-
 from grdm_sdv import GRDMSynthesizer
 from grdm_sdv.datasets import make_planted_database
 from grdm_sdv.evaluation import column_spread, cross_table_dependence
@@ -124,6 +122,7 @@ def test_calibrated_guidance_is_listed_and_used(planted):
 
 
 def test_column_guidance_refuses_what_it_cannot_guide():
+    from sdv.errors import SynthesizerInputError
 
     tables, metadata = make_planted_database(n_regions=6, seed=3)
     for bad, match in (({'customer.nope': 1.0}, 'no column of the metadata'),
@@ -143,6 +142,7 @@ def test_column_guidance_refuses_what_it_cannot_guide():
 
 
 def test_guidance_needs_a_model_trained_without_messages_too():
+    from sdv.errors import SynthesizerInputError
 
     tables, metadata = make_planted_database(n_regions=6, seed=3)
     with pytest.raises(SynthesizerInputError, match='context_dropout'):
@@ -178,32 +178,6 @@ def test_child_summaries_are_generated_and_dropped():
     assert_integrity(out, metadata)
     kept = synth.sample(scale=1.0, fixed_tables={'region': tables['region']})
     assert kept['region'].equals(tables['region'])
-
-
-def test_attention_aggregation_fits_samples_and_round_trips(tmp_path):
-    """``aggregation='attention'`` trains and samples whole tables with their keys intact, a
-    saved model samples alike, and a width its heads do not divide is refused up front."""
-    from tests.conftest import assert_integrity
-
-    tables, metadata = make_planted_database(n_regions=6, seed=1)
-    synth = GRDMSynthesizer(metadata, steps=10, hidden_dim=16, sampling_steps=4, seed=0,
-                            verbose=False, aggregation='attention')
-    synth.fit(tables)
-    assert type(synth._model.layers[0]).__name__ == 'HeteroAttentionLayer'
-    out = synth.sample(scale=1.0)
-    assert_integrity(out, metadata)
-    synth.save(tmp_path / 'attention.pkl')
-    again = GRDMSynthesizer.load(tmp_path / 'attention.pkl')
-    assert again.get_parameters()['aggregation'] == 'attention'
-    synth.reset_sampling()
-    again.reset_sampling()
-    first, second = synth.sample(scale=1.0), again.sample(scale=1.0)
-    for name in tables:
-        pd.testing.assert_frame_equal(first[name], second[name])
-    with pytest.raises(SynthesizerInputError, match='multiple of its 4 heads'):
-        GRDMSynthesizer(metadata, hidden_dim=18, aggregation='attention')
-    with pytest.raises(SynthesizerInputError, match="'mean' or 'attention'"):
-        GRDMSynthesizer(metadata, aggregation='max')
 
 
 def test_a_0_2_0_model_loads_and_samples_without_guidance():
