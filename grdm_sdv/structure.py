@@ -182,14 +182,18 @@ class StructureModel:
                     if axis is not None:
                         pairs[anchor.name, fk.name] = axis
         placed, todo = [prim.name], [fk.name for fk in fks if fk is not prim]
+        size = {fk.name: n_rows[fk.parent] for fk in fks}
         while todo:
-            best = max(((pairs[a, f].rho, a, f) for a in placed for f in todo if (a, f) in pairs),
-                       default=None)
+            best = max(((_rounded(pairs[a, f].rho), a, f) for a in placed for f in todo
+                        if (a, f) in pairs), default=None)
             if best is None:
                 # Nothing placed pairs with what is left: the FK that anchors most of the
-                # rest is matched at random, and the others may follow it.
-                f = max(todo, key=lambda f: max((pairs[f, g].rho for g in todo if (f, g) in pairs),
-                                                default=0.0))
+                # rest is matched at random, and the others may follow it. An axis's
+                # correlation is the same from either side (up to rounding), so of two such
+                # FKs the one with more parents (the finer one: a driver, not his team) leads.
+                f = max(todo, key=lambda f: (_rounded(max((pairs[f, g].rho for g in todo
+                                                           if (f, g) in pairs), default=0.0)),
+                                             size[f]))
             else:
                 f = best[2]
                 # The anchor's pairs repeat no more often when sampled than here (as the
@@ -819,6 +823,13 @@ def _present(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Which ``keys`` are in ``sorted_keys``."""
     at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
     return sorted_keys[at] == keys
+
+
+def _rounded(rho: float) -> float:
+    """A correlation compared with others: equal ones (the same axis seen from its two
+    sides differs by ~1e-16, which way depends on the machine) tie, and the tie is broken
+    by what follows it in the comparison, the same on every machine."""
+    return round(float(rho), 9)
 
 
 def _dup_rate(a: np.ndarray, b: np.ndarray) -> float:
