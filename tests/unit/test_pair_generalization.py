@@ -88,3 +88,19 @@ def test_a_memoriser_remembers_and_learns_nothing(halves):
     assert set(seen['imputed']) == {'product', 'region'}
     assert np.allclose(seen['learned'], seen['ceiling'])
     assert '| `order_item` (child, 100%) | 1.000 |' in pg.markdown(frame)
+
+
+def test_children_detection_tells_shuffled_children_apart(halves):
+    train, holdout, metadata = halves
+    meta = metadata.to_dict()
+    memoriser = _Memoriser(train, meta)
+    frame = pg.children_detection(memoriser, train, holdout, metadata, [memoriser.sample()])
+    assert set(frame['table']) == {'region', 'customer', 'order', 'product'}
+    rows = frame.set_index('table')
+    assert rows.loc['order', 'children'] == ['order_item']
+    # The training half given back: a parent with its own children is the training row itself.
+    assert rows['remembered'].max() < 0.6 and rows['sampled'].max() < 0.6
+    # Unseen rows get values shuffled across their table: a parent whose children are new
+    # rows is told apart by its children's aggregates.
+    for parent in ('customer', 'product'):
+        assert rows.loc[parent, 'learned'] > rows.loc[parent, 'ceiling'] + 0.15
