@@ -29,7 +29,8 @@ there as in a free sample is told apart by its children's values, not by the sam
                                                                           # seed's training half
 
 About 20 minutes on F1 on 2 CPU cores with a fit, 6 without. Writes
-``benchmarks/results/pair_generalization_<dataset>.json``.
+``benchmarks/results/pair_generalization_<dataset>.json`` (``..._seed<k>.json`` for another
+``--seed``).
 """
 
 from __future__ import annotations
@@ -205,7 +206,8 @@ def main() -> None:
     detected = children_detection(synth, train, holdout, metadata, samples, args.seed)
     print('\nDetection accuracy of each parent table (C2ST-Agg) with all its child tables imputed:')
     print(detected.round(3).to_string(index=False))
-    out = RESULTS_DIR / f'pair_generalization_{args.dataset}.json'
+    out = RESULTS_DIR / (f'pair_generalization_{args.dataset}.json' if args.seed == 0
+                         else f'pair_generalization_{args.dataset}_seed{args.seed}.json')
     out.write_text(json.dumps({'dataset': args.dataset, 'source': source, 'seed': args.seed,
                                'model': args.model, 'fit_seconds': fit_s, 'draws': args.draws,
                                'pairs': frame.to_dict(orient='records'),
