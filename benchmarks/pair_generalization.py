@@ -42,38 +42,29 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .quality import FULL, RESULTS_DIR, load_dataset, prepare_split
+from .imputation import attribute_columns
+from .quality import FULL, RESULTS_DIR, load_dataset, prepare_split, strong_pair_frame
 
 #: Real strength from which a pair is strong (``evaluate``'s default ``strong_threshold``).
 STRONG = 0.3
-#: sdtypes ``impute`` generates (other columns stay as given).
-GENERATED = ('numerical', 'datetime', 'categorical', 'boolean')
 
 
-def attribute_columns(meta: dict, table: str) -> list[str]:
-    """``table``'s columns that the model generates: not a key, of a :data:`GENERATED` sdtype."""
-    keys = {meta['tables'][table].get('primary_key')}
-    keys |= {r['child_foreign_key'] for r in meta['relationships'] if r['child_table_name'] == table}
-    return [c for c, spec in meta['tables'][table]['columns'].items()
-            if c not in keys and spec.get('sdtype') in GENERATED]
-
-
-def imputed(synth, db: dict[str, pd.DataFrame], tables: str | list[str], meta: dict) -> dict[str, pd.DataFrame]:
-    """``db`` with the attribute columns of ``tables`` (one name or several) generated, every
-    other cell known."""
+def imputed(synth, db: dict[str, pd.DataFrame], tables: str | list[str], metadata) -> dict[str, pd.DataFrame]:
+    """``db`` with the attribute columns of ``tables`` (one name or several;
+    ``benchmarks.imputation.attribute_columns``) generated, every other cell known."""
     data = {t: df.copy() for t, df in db.items()}
     for table in [tables] if isinstance(tables, str) else tables:
-        for c in attribute_columns(meta, table):
+        for c in attribute_columns(metadata, table):
             data[table][c] = np.nan
     return synth.impute(data)
 
 
-def permuted(db: dict[str, pd.DataFrame], table: str, meta: dict,
+def permuted(db: dict[str, pd.DataFrame], table: str, metadata,
              rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     """``db`` with each attribute column of ``table`` shuffled on its own (no dependence left)."""
     out = dict(db)
     frame = db[table].copy()
-    for c in attribute_columns(meta, table):
+    for c in attribute_columns(metadata, table):
         frame[c] = frame[c].iloc[rng.permutation(len(frame))].set_axis(frame.index)
     out[table] = frame
     return out
@@ -86,11 +77,8 @@ def strong_pair_scores(train: dict[str, pd.DataFrame], db: dict[str, pd.DataFram
     of ``db`` against ``train`` (``evaluate``'s k-hop scores)."""
     from grdm_sdv.evaluation import k_hop_trends
 
-    trends = k_hop_trends(train, db, metadata, seed=seed)
-    strong = trends[(trends['hop'] >= 1) & (trends['real_strength'] >= STRONG)]
-    pair = strong['table_a'] + '.' + strong['column_a'] + ' ~ ' + strong['table_b'] + '.' + strong['column_b']
-    return strong.assign(pair=pair)[['pair', 'hop', 'table_a', 'table_b', 'real_strength', 'score']] \
-        .reset_index(drop=True)
+    strong = strong_pair_frame(k_hop_trends(train, db, metadata, seed=seed), STRONG)
+    return strong[['pair', 'hop', 'table_a', 'table_b', 'real_strength', 'score']].reset_index(drop=True)
 
 
 def generalization(synth, train: dict[str, pd.DataFrame], holdout: dict[str, pd.DataFrame],
@@ -112,14 +100,14 @@ def generalization(synth, train: dict[str, pd.DataFrame], holdout: dict[str, pd.
                          for db in samples]).groupby('pair')['score'].mean()
     rows = []
     for table in sorted(set(base['table_a']) | set(base['table_b'])):
-        if not attribute_columns(meta, table):
+        if not attribute_columns(metadata, table):
             continue
         scores = {
-            'remembered': [strong_pair_scores(train, imputed(synth, train, table, meta), metadata, seed)
+            'remembered': [strong_pair_scores(train, imputed(synth, train, table, metadata), metadata, seed)
                            for _ in range(draws)],
-            'learned': [strong_pair_scores(train, imputed(synth, holdout, table, meta), metadata, seed)
+            'learned': [strong_pair_scores(train, imputed(synth, holdout, table, metadata), metadata, seed)
                         for _ in range(draws)],
-            'floor': [strong_pair_scores(train, permuted(holdout, table, meta, rng), metadata, seed)],
+            'floor': [strong_pair_scores(train, permuted(holdout, table, metadata, rng), metadata, seed)],
         }
         mean = {k: pd.concat(v).groupby('pair')['score'].mean() for k, v in scores.items()}
         pk = meta['tables'][table].get('primary_key')
@@ -157,12 +145,12 @@ def children_detection(synth, train: dict[str, pd.DataFrame], holdout: dict[str,
     rows = []
     for parent in meta['tables']:
         children = sorted({r['child_table_name'] for r in meta['relationships']
-                           if r['parent_table_name'] == parent and attribute_columns(meta, r['child_table_name'])})
+                           if r['parent_table_name'] == parent and attribute_columns(metadata, r['child_table_name'])})
         if not children:
             continue
         rows.append({'table': parent, 'children': children,
-                     'remembered': float(accuracy(imputed(synth, train, children, meta))[parent]),
-                     'learned': float(accuracy(imputed(synth, holdout, children, meta))[parent]),
+                     'remembered': float(accuracy(imputed(synth, train, children, metadata))[parent]),
+                     'learned': float(accuracy(imputed(synth, holdout, children, metadata))[parent]),
                      'ceiling': float(ceiling[parent]), 'sampled': float(sampled[parent])})
     return pd.DataFrame(rows)
 

@@ -426,14 +426,20 @@ def _score(split: _Split, synthetic: dict, settings: dict):
                                seed=split.seed, detection=settings['detection'])
 
 
+def strong_pair_frame(trends: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """The rows of ``k_hop_trends`` that ``hop_<k>_strong`` averages (hop 1 and more, real
+    strength at least ``threshold``), each labelled ``pair`` as ``'table.column ~ table.column'``."""
+    strong = trends[(trends['hop'] >= 1) & (trends['real_strength'] >= threshold)]
+    pair = strong['table_a'] + '.' + strong['column_a'] + ' ~ ' + strong['table_b'] + '.' + strong['column_b']
+    return strong.assign(pair=pair)
+
+
 def strong_pairs(trends: pd.DataFrame | None, threshold: float) -> list[dict]:
     """The cross-table pairs (hop 1 and more) that ``hop_<k>_strong`` averages: real
     strength at least ``threshold``; one row per pair with its score."""
     if trends is None or not len(trends):
         return []
-    strong = trends[(trends['hop'] >= 1) & (trends['real_strength'] >= threshold)]
-    pair = strong['table_a'] + '.' + strong['column_a'] + ' ~ ' + strong['table_b'] + '.' + strong['column_b']
-    return _pair_records(strong.assign(pair=pair))
+    return _pair_records(strong_pair_frame(trends, threshold))
 
 
 def mean_pair_scores(draws: list[list[dict]]) -> list[dict]:

@@ -48,7 +48,7 @@ def test_attribute_columns_leave_out_keys(halves):
     _, _, metadata = halves
     meta = metadata.to_dict()
     for table in meta['tables']:
-        cols = pg.attribute_columns(meta, table)
+        cols = pg.attribute_columns(metadata, table)
         assert cols, table
         assert meta['tables'][table]['primary_key'] not in cols
         fks = {r['child_foreign_key'] for r in meta['relationships'] if r['child_table_name'] == table}
@@ -57,12 +57,11 @@ def test_attribute_columns_leave_out_keys(halves):
 
 def test_permuted_keeps_values_and_breaks_pairs(halves):
     train, holdout, metadata = halves
-    meta = metadata.to_dict()
     base = pg.strong_pair_scores(train, train, metadata)
     assert len(base) and np.allclose(base['score'], 1.0)  # the half against itself
     table = base['table_a'].iloc[0]
-    shuffled = pg.permuted(train, table, meta, np.random.default_rng(0))
-    for c in pg.attribute_columns(meta, table):
+    shuffled = pg.permuted(train, table, metadata, np.random.default_rng(0))
+    for c in pg.attribute_columns(metadata, table):
         assert sorted(shuffled[table][c].astype(str)) == sorted(train[table][c].astype(str))
     pairs = pg.strong_pair_scores(train, shuffled, metadata).set_index('pair')['score']
     hit = base[base['table_a'] == table]['pair']
