@@ -105,3 +105,36 @@ def test_children_detection_tells_shuffled_children_apart(halves):
     assert rows.loc['customer', 'learned'] > rows.loc['customer', 'ceiling'] + 0.15
     for parent in ('order', 'product'):
         assert rows.loc[parent, 'learned'] > rows.loc[parent, 'ceiling'] + 0.04
+
+
+def test_children_from_takes_each_parents_children_from_its_draw(halves):
+    train, _, metadata = halves
+    draws = []
+    for k in range(3):  # draw k: every order's total moved by 1000 k
+        db = dict(train)
+        db['order'] = train['order'].assign(total=train['order']['total'] + 1000.0 * k)
+        draws.append(db)
+    choice = np.random.default_rng(0).integers(0, 3, len(train['customer']))
+    out = pg.children_from(draws, metadata, 'customer', choice)
+    who = dict(zip(train['customer']['customer_id'], choice))
+    want = train['order']['total'] + 1000.0 * train['order']['customer_id'].map(who)
+    assert np.allclose(out['order']['total'], want)
+    assert set(np.unique(choice)) == {0, 1, 2}
+    # Only the parent's own child tables change; the others are the first draw's.
+    assert out['order_item'] is draws[0]['order_item']
+    assert list(out['order'].columns) == list(train['order'].columns)
+
+
+def test_best_of_draws_finds_real_looking_children_among_shuffled_ones(halves):
+    train, holdout, metadata = halves
+    meta = metadata.to_dict()
+    # The holdout's customers are unseen: the memoriser gives their orders shuffled values,
+    # some draws of which look more real than others. Choosing among 4 brings the customers
+    # closer to real ones (measured 0.74 -> 0.61 / 0.62 with XGBoost / scikit-learn).
+    best = pg.best_of_draws(_Memoriser(train, meta), train, holdout, metadata, holdout,
+                            'customer', draws=4)
+    assert best['children'] == ['order']
+    rows = {r['draws']: r for r in best['rows']}
+    assert set(rows) == {1, 4}
+    assert rows[4]['train'] < rows[1]['train'] - 0.05
+    assert rows[4]['p_real'] > rows[1]['p_real']
