@@ -32,7 +32,7 @@ the most real-looking (``best_of_draws``): how far the sets the model draws are 
                                                                           # seed's training half
     python -m benchmarks.pair_generalization --dataset f1 --model fit.pkl --best-of 16
 
-About 20 minutes on F1 on 2 CPU cores with a fit, 6 without. Writes
+About 20 minutes on F1 on 2 CPU cores with a fit, 6 without (``--best-of 16`` adds about 4). Writes
 ``benchmarks/results/pair_generalization_<dataset>.json`` (``..._seed<k>.json`` for another
 ``--seed``).
 """
