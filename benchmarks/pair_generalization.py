@@ -127,6 +127,16 @@ def generalization(synth, train: dict[str, pd.DataFrame], holdout: dict[str, pd.
     return pd.DataFrame(rows)
 
 
+def child_tables(metadata, parent: str) -> dict[str, str]:
+    """Child table -> its (first) foreign key column to ``parent``, for the child tables
+    with attribute columns."""
+    out: dict[str, str] = {}
+    for r in metadata.to_dict()['relationships']:
+        if r['parent_table_name'] == parent and attribute_columns(metadata, r['child_table_name']):
+            out.setdefault(r['child_table_name'], r['child_foreign_key'])
+    return out
+
+
 def children_detection(synth, train: dict[str, pd.DataFrame], holdout: dict[str, pd.DataFrame],
                        metadata, samples: list[dict[str, pd.DataFrame]], seed: int = 0) -> pd.DataFrame:
     """Per table with child tables: how well C2ST-Agg (``evaluate``'s detection, whose
@@ -148,8 +158,7 @@ def children_detection(synth, train: dict[str, pd.DataFrame], holdout: dict[str,
     sampled = pd.concat([accuracy(db) for db in samples], axis=1).mean(axis=1)
     rows = []
     for parent in meta['tables']:
-        children = sorted({r['child_table_name'] for r in meta['relationships']
-                           if r['parent_table_name'] == parent and attribute_columns(metadata, r['child_table_name'])})
+        children = sorted(child_tables(metadata, parent))
         if not children:
             continue
         rows.append({'table': parent, 'children': children,
@@ -157,16 +166,6 @@ def children_detection(synth, train: dict[str, pd.DataFrame], holdout: dict[str,
                      'learned': float(accuracy(imputed(synth, holdout, children, metadata))[parent]),
                      'ceiling': float(ceiling[parent]), 'sampled': float(sampled[parent])})
     return pd.DataFrame(rows)
-
-
-def child_tables(metadata, parent: str) -> dict[str, str]:
-    """Child table -> its (first) foreign key column to ``parent``, for the child tables
-    with attribute columns."""
-    out: dict[str, str] = {}
-    for r in metadata.to_dict()['relationships']:
-        if r['parent_table_name'] == parent and attribute_columns(metadata, r['child_table_name']):
-            out.setdefault(r['child_table_name'], r['child_foreign_key'])
-    return out
 
 
 def children_from(draws: list[dict[str, pd.DataFrame]], metadata, parent: str,
