@@ -22,6 +22,7 @@ from .diffusion import MixedDiffusion
 from .nn.denoiser import HeteroDenoiser
 from .nn.layers import compiled_blocks
 from .sampling.csr import CappedNeighbours, csr_by_destination
+from .set_guidance import SetGuide
 from .training.runtime import use_bf16
 
 
@@ -48,6 +49,7 @@ def generate(
     guidance_scale: float | dict[str, float | tuple[torch.Tensor, torch.Tensor]] = 1.0,
     class_shares: dict[str, list[torch.Tensor]] | None = None,
     finish: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] | None = None,
+    set_guide: SetGuide | None = None,
 ) -> dict[str, TableTensors]:
     """Run the reverse chain on the whole graph: all rows of all tables at once.
 
@@ -84,6 +86,10 @@ def generate(
             still being denoised, its children under ``parent_lead``, see its final values.
             Not applied to tables held clean (never denoised); a table's ``known`` numbers
             are imposed again after it.
+        set_guide: a discriminator on each parent's set of children
+            (:class:`~grdm_sdv.set_guidance.SetGuide`): where its child tables move with
+            ``abar >= set_guide.min_alpha_bar``, their predicted noise is moved along the
+            gradient of its ``log D`` (classifier guidance on ``x0_hat``).
     """
     known = {k: KnownCells(*(x.to(device) for x in (v.x_num, v.num_mask, v.x_cat, v.cat_mask)))
              for k, v in (known or {}).items()}
@@ -123,12 +129,16 @@ def generate(
                                            tables=moving)
                 alone = (model.propagate(x_num, x_cat, struct, times, {}, chunk_size, compiled,
                                          tables=guided)[0] if guided else None)
+            pre = (_set_guided(set_guide, model, diffusion, {k: grids[k][i] for k in moving}, h, alone,
+                               t_emb, x_num, scales, compiled, use_amp) if set_guide else {})
             for k in moving:
                 t, s = grids[k][i], grids[k][i + 1]
                 w = scales.get(k, 1.0)
                 heads = (lambda a, b, k=k, h=h: model.head(k, h[k][a:b], t_emb, compiled),
                          None if k not in guided else
                          lambda a, b, k=k, u=alone: model.head(k, u[k][a:b], t_emb, compiled))
+                if k in pre:  # whole-table heads, already guided: sliced per chunk
+                    heads = (lambda a, b, e=pre[k]: (e[0][a:b], _rows_from(e[1], a)), None)
                 targets = (remaining_shares(x_cat[k], num_classes[k], class_shares[k])
                            if class_shares and k in class_shares else None)
                 x_num[k], x_cat[k] = _reverse_step(diffusion, heads, w, t, s, x_num[k],
@@ -185,6 +195,41 @@ def _reverse_step(diffusion: MixedDiffusion, heads: tuple, guidance_scale: float
             generator=gen, temperature=temperature, cat_targets=targets,
         )
     return new_num, new_cat
+
+
+def _set_guided(guide: SetGuide, model: HeteroDenoiser, diffusion: MixedDiffusion, times: dict[str, float],
+                h: dict, alone: dict | None, t_emb, x_num: dict, scales: dict, compiled,
+                use_amp: bool) -> dict[str, tuple]:
+    """Node type -> ``(eps, logits_of)`` of the whole table for the guide's tables moving
+    now late enough in their chain: the network's output (with classifier-free guidance
+    where set), its ``eps`` moved by the set discriminator's gradient,
+    ``eps - sqrt(1 - abar) / sqrt(abar) * grad`` (the gradient taken on ``x0_hat`` stands
+    for the one on ``x_t``, which is ``1 / sqrt(abar)`` of it)."""
+    alpha_bar = {k: diffusion.alpha_bar(torch.tensor([t], device=x_num[k].device))
+                 for k, t in times.items() if k in guide.tables}
+    alpha_bar = {k: ab for k, ab in alpha_bar.items() if float(ab) >= guide.min_alpha_bar}
+    if not alpha_bar:
+        return {}
+    out, x0 = {}, {}
+    for k, ab in alpha_bar.items():
+        with torch.autocast(x_num[k].device.type, dtype=torch.bfloat16, enabled=use_amp):
+            eps, logits_of = model.head(k, h[k], t_emb, compiled)
+            if k in scales and alone is not None:
+                eps, logits_of = _guided(scales[k], (eps, logits_of), model.head(k, alone[k], t_emb, compiled))
+        out[k] = (eps.float(), logits_of)
+        x0[k] = ((x_num[k] - (1 - ab).sqrt() * out[k][0]) / ab.sqrt()).clamp(-5.0, 5.0)
+    for k, grad in guide.gradients(x_num, x0).items():
+        ab, eps = alpha_bar[k], out[k][0]
+        grad = torch.nn.functional.pad(grad, (0, eps.shape[1] - grad.shape[1]))
+        out[k] = (eps - ((1 - ab).sqrt() / ab.sqrt()) * grad.to(eps.device), out[k][1])
+    return out
+
+
+def _rows_from(logits_of, offset: int):
+    """A whole table's ``logits_of(j, rows)`` for the rows of a chunk starting at ``offset``."""
+    if logits_of is None or offset == 0:
+        return logits_of
+    return lambda j, rows: logits_of(j, rows + offset)
 
 
 def _unguided(w) -> bool:

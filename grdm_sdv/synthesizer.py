@@ -55,6 +55,7 @@ from .diffusion import MixedDiffusion
 from .guidance import calibrated_scales, sibling_pairs
 from .nn.denoiser import HeteroDenoiser
 from .pipeline import generate
+from .set_guidance import SetCritic, SetDiscriminator, SetGuide, fit_discriminator
 from .structure import StructureModel
 from .training.runtime import resolve_device
 from .training.trainer import Trainer
@@ -280,6 +281,20 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             places. Tables found at fit are listed by ``get_info()['nested_tables']``. Read
             when sampling; a no-op where no table qualifies (files saved before 0.2.19 have
             none). Measured in ``docs/fidelity.md``. (default: ``True``)
+        set_guidance: scale of the set critics' guidance (:mod:`grdm_sdv.set_guidance`); 0
+            switches it off. With a scale above 0, ``fit`` also draws 3 free samples and fits,
+            per parent table, a small discriminator that tells the training rows from
+            generated ones by their sets of children (each child table's count and its
+            numbers' per-parent means and spreads); parents it tells apart at 0.75 or more
+            on held-out rows are kept (``get_info()['set_critics']``; every parent's
+            accuracy in ``get_info()['set_critic_accuracy']``), and in the last part
+            of each free sample's chain their children's predictions are pushed along the
+            gradient of its log-probability of "real", so that siblings add up as real
+            ones do. Read when sampling (0 there skips it; above 0 it needs critics from a
+            fit with it on). Applied to ``sample`` and ``sample_from_structure``; not to
+            conditional samples, imputation or sharded samples. Measured in ``docs/fidelity.md`` (F1: ``race`` told apart at 0.851
+            instead of 0.891 and 0.871 instead of 0.893 on two fits with 3, at no cost to
+            the other scores). (default: ``0``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
     """
@@ -292,6 +307,11 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
     # Share of training subgraphs in which a neighbour table is given clean (time 0), so
     # tables kept at sampling (fixed_tables) are conditioned on exactly, not RePaint-style.
     _CLEAN_PROB = 0.15
+    # Set guidance: free samples its critics learn from, and the held-out accuracy from
+    # which a parent table's critic is kept (one that cannot tell the sets apart gives no
+    # direction to push them in).
+    _SET_DRAWS = 3
+    _SET_MIN_ACCURACY = 0.75
 
     def __init__(
         self,
@@ -328,6 +348,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         axis_positions: bool = True,
         child_places: bool = True,
         nested_places: bool = True,
+        set_guidance: float = 0.0,
     ) -> None:
         check_params(steps=steps, batch_size=batch_size, n_hops=n_hops, hidden_dim=hidden_dim,
                       num_timesteps=num_timesteps, sampling_steps=sampling_steps,
@@ -341,7 +362,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
                       match_marginals=match_marginals, sibling_templates=sibling_templates,
                       follower_columns=follower_columns, link_matching=link_matching,
                       axis_positions=axis_positions, child_places=child_places,
-                      nested_places=nested_places)
+                      nested_places=nested_places, set_guidance=set_guidance)
         check_guidance(guidance_scale, context_dropout)
         super().__init__(metadata, locales=locales)
         check_column_guidance(column_guidance, self.metadata, context_dropout)
@@ -377,6 +398,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self.axis_positions = axis_positions
         self.child_places = child_places
         self.nested_places = nested_places
+        self.set_guidance = set_guidance
+        self._set_critics: list[SetCritic] = []
+        self._set_accuracy: dict[str, float] = {}  # every parent's critic, kept or not
         self._position_widths: dict[str, int] = {}
         self._child_places: ChildPlaces | None = None
         self._rank_columns: list[RankColumn] = []
@@ -407,6 +431,11 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             start = time.perf_counter()
             self._calibrated_guidance = self._calibrate_guidance(data)
             self.reset_sampling()  # its samples drew keys: sampling starts as after any fit
+            self._fit_seconds += time.perf_counter() - start
+        if self.set_guidance:
+            start = time.perf_counter()
+            self._set_critics = self._fit_set_critics(data)
+            self.reset_sampling()
             self._fit_seconds += time.perf_counter() - start
 
     def validate(self, data: dict[str, pd.DataFrame]) -> None:
@@ -520,6 +549,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         self._clean_known = trainer.clean_prob > 0
         self._guidable = trainer.context_dropout > 0
         self._calibrated_guidance = {}  # set by fit() after this (not by fit_processed_data)
+        self._set_critics, self._set_accuracy = [], {}  # likewise
         self._fit_device = str(device)
         self._fit_seconds = time.perf_counter() - start
 
@@ -672,7 +702,8 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         # (still being denoised under ``parent_lead``) see their parents' final values.
         finish = self._finishers(rng) if not known else None
         out = self._denoise(graph, cells, generator, self.verbose if verbose is None else verbose,
-                            match=not known, finish=finish, guidance=guidance)
+                            match=not known, finish=finish, guidance=guidance,
+                            set_links=None if known else links)
         timings = {} if timings is None else timings
         timings['denoise'] = time.perf_counter() - start
         start = time.perf_counter()
@@ -699,12 +730,13 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
 
     def _denoise(self, graph: RelationalGraph, cells: dict, generator: torch.Generator,
                  verbose: bool, match: bool = False, finish: dict | None = None,
-                 guidance: float | None = None) -> dict:
+                 guidance: float | None = None, set_links: dict | None = None) -> dict:
         """The reverse chain on ``graph`` with the fitted model and the sampling settings;
         ``match``: a free sample, whose categories follow their training shares when
         ``match_marginals`` is ``True``; ``finish``: table -> what is done to its numbers
         when its chain ends (:meth:`_finishers`); ``guidance``: one scale for every column
-        instead of :meth:`_guidance`'s."""
+        instead of :meth:`_guidance`'s; ``set_links``: the sampled links of a free sample,
+        guided by the set critics when ``set_guidance`` is on (:meth:`_set_guide`)."""
         schema, node = self._schema, RelationalGraph.node_types(self._schema)
         return generate(
             self._model, self._diffusion(matched=match and bool(self.match_marginals)), graph,
@@ -720,7 +752,83 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             class_shares={node[t]: v for t, v in self._class_shares.items()}
             if match and self.match_marginals not in (False, 'numerical') else None,
             finish={node[t]: f for t, f in finish.items()} if finish else None,
+            set_guide=self._set_guide(set_links) if set_links is not None else None,
         )
+
+    def _set_guide(self, links: dict) -> SetGuide | None:
+        """The set critics' guide for a free sample's ``links`` (``None`` when
+        ``set_guidance`` is 0 or no critic was kept)."""
+        check_params(set_guidance=self.set_guidance)  # read here: it may be set after fit
+        if not self.set_guidance or not self._set_critics:
+            return None
+        return SetGuide(self._set_critics, _long_links(links), self._set_matchers(),
+                        scale=float(self.set_guidance))
+
+    def _set_matchers(self, seed: int = 0) -> dict:
+        """Node type -> the map of a table's numbers into the matched space its set critics
+        read (:func:`match_marginals` on every cell; ties in an order drawn from ``seed``)."""
+        node, out = RelationalGraph.node_types(self._schema), {}
+        for t in self._schema.tables:
+            enc, gen = self._encoders[t], torch.Generator().manual_seed(seed)
+
+            def match(x: torch.Tensor, enc=enc, gen=gen) -> torch.Tensor:
+                x = x[:, :enc.d_num]
+                return match_marginals(x, torch.ones_like(x, dtype=torch.bool), gen, enc.quantile_sizes())
+
+            out[node[t]] = match
+        return out
+
+    def _set_inputs(self, data: dict[str, pd.DataFrame]) -> tuple[dict, dict]:
+        """``(x_num, links)`` of a database as the set critics read it: node type -> its
+        numbers matched (:meth:`_set_matchers`), fk name -> each child row's parent row."""
+        schema, node, match = self._schema, RelationalGraph.node_types(self._schema), self._set_matchers()
+        x_num = {node[t]: match[node[t]](torch.from_numpy(self._encoders[t].transform(self._known_all(t, data[t])[0])[0]))
+                 for t in schema.tables}
+        links = _long_links({
+            fk.name: pd.Index(data[fk.parent][schema.primary_keys[fk.parent]]).get_indexer(data[fk.child][fk.column])
+            for fk in schema.foreign_keys})
+        return x_num, links
+
+    def _fit_set_critics(self, data: dict[str, pd.DataFrame]) -> list[SetCritic]:
+        """One :class:`SetDiscriminator` per parent table, fitted to tell the training
+        ``data``'s rows from those of ``_SET_DRAWS`` free samples of the fitted model by their
+        sets of children (:mod:`grdm_sdv.set_guidance`); kept where it tells them apart at
+        ``_SET_MIN_ACCURACY`` or more on held-out rows. Rank columns are not read (the
+        sampler numbers them afterwards). Draws from its own seeds."""
+        schema, node = self._schema, RelationalGraph.node_types(self._schema)
+        parents = [t for t in schema.tables if schema.children_of(t)]
+        self._set_accuracy = {}
+        if not parents:
+            return []
+        match = self._set_matchers()
+        real, real_links = self._set_inputs(data)
+        fakes = []
+        for k in tqdm(range(self._SET_DRAWS), desc='Fit set critics', disable=not self.verbose):
+            seed = (self._fit_seed + 7919 * (k + 11)) % (2**31 - 1)  # apart from the fit's and calibration's
+            rng = np.random.default_rng(seed)
+            n_rows, links, source = self._structure.sample(1.0, rng, link_matching=self.link_matching,
+                                                           nest=self.nested_places)
+            graph = RelationalGraph.build(schema, n_rows, links, self._nullable, self.message_direction,
+                                          positions=self._positions(n_rows, links, source, seed))
+            out = self._denoise(graph, {}, torch.Generator().manual_seed(seed), False, match=True,
+                                finish=self._finishers(rng))
+            fakes.append(({k: match[k](v.x_num) for k, v in out.items()}, _long_links(links)))
+        ranks = {(r.table, r.column) for r in self._rank_columns}
+        critics = []
+        for p in parents:
+            fks = [fk for fk in schema.foreign_keys if fk.parent == p]
+            columns = {node[t]: torch.tensor([j for j, c in enumerate(self._encoders[t].x_num_names)
+                                              if (t, c) not in ranks], dtype=torch.long)
+                       for t in {p, *(fk.child for fk in fks)}}
+            critic = SetCritic(node[p], [(node[fk.child], fk.name) for fk in fks], columns,
+                               SetDiscriminator(1), 0.0)
+            critic.discriminator, critic.accuracy = fit_discriminator(
+                critic.features(real, real_links), torch.cat([critic.features(x, l) for x, l in fakes]),
+                seed=self._fit_seed)
+            self._set_accuracy[p] = critic.accuracy
+            if critic.accuracy >= self._SET_MIN_ACCURACY:
+                critics.append(critic)
+        return critics
 
     def _finishers(self, rng: np.random.Generator) -> dict | None:
         """Table -> ``f(x_num, x_cat) -> x_num``: its numbers matched to their training
@@ -890,6 +998,9 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             info['child_summaries'] = self._child_summaries_info()
             info['calibrated_guidance'] = {f'{t}.{c}': round(w, 3) for (t, c), w in
                                            self._calibrated_guidance.items()}
+            table = {v: k for k, v in RelationalGraph.node_types(self._schema).items()}
+            info['set_critics'] = {table[c.parent]: round(c.accuracy, 3) for c in self._set_critics}
+            info['set_critic_accuracy'] = {t: round(a, 3) for t, a in self._set_accuracy.items()}
         return info
 
     def _child_summaries_info(self) -> list[str]:
@@ -960,6 +1071,10 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         state.setdefault('_child_places', None)
         # Files saved before 0.2.19 deal no table's rows among their parents by place.
         state.setdefault('nested_places', False)
+        # Files saved before 0.2.27 have no set critics.
+        state.setdefault('set_guidance', 0.0)
+        state.setdefault('_set_critics', [])
+        state.setdefault('_set_accuracy', {})
         self.__dict__.update(state)
 
     def save(self, filepath: str) -> None:
@@ -1002,3 +1117,8 @@ def _side_by_side(first: dict[str, np.ndarray], second: dict[str, np.ndarray]) -
     for t, cols in second.items():
         out[t] = np.concatenate([out[t], cols], 1) if t in out else cols
     return out
+
+
+def _long_links(links: dict) -> dict[str, torch.Tensor]:
+    """fk name -> each child row's parent row as a long tensor (``-1``: none)."""
+    return {name: torch.as_tensor(np.asarray(v), dtype=torch.long) for name, v in links.items()}

@@ -33,6 +33,9 @@ def check_params(**params) -> None:
         elif name == 'guidance_scale':
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
                 bad.append(f"'{name}'={value!r} (a number >= 0; 1: no guidance)")
+        elif name == 'set_guidance':
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float('inf'):
+                bad.append(f"'{name}'={value!r} (a number >= 0; 0: off)")
         elif name in ('independent_times', 'parent_lead', 'context_dropout'):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 bad.append(f"'{name}'={value!r} (a number from 0 to 1)")
