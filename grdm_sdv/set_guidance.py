@@ -152,10 +152,11 @@ class SetGuide:
 
     def gradients(self, x_num: dict[str, torch.Tensor], x0: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Node type -> ``scale * d(sum log D)/d x0_hat`` for the tables in ``x0`` (those this
-        step moves); the other tables are read as they are now."""
+        step moves), on the CPU; the other tables are read as they are now."""
+        # On the CPU, as the links and the matching are (a chain on a GPU hands its tensors over).
         with torch.inference_mode(False), torch.enable_grad():
-            leaves = {k: self.match[k](v.detach().clone().float()).requires_grad_(True) for k, v in x0.items()}
-            current = {k: (leaves[k] if k in leaves else self.match[k](v.detach().clone().float()))
+            leaves = {k: self.match[k](v.detach().cpu().float().clone()).requires_grad_(True) for k, v in x0.items()}
+            current = {k: (leaves[k] if k in leaves else self.match[k](v.detach().cpu().float().clone()))
                        for k, v in x_num.items()
                        if k in leaves or any(k == c.parent or k in dict(c.children) for c in self.critics)}
             objective = sum(nn.functional.logsigmoid(c.discriminator(c.features(current, self.links))).sum()
