@@ -153,6 +153,12 @@ class MixedDiffusion:
         return l_num, l_cat
 
     # --- reverse process ---------------------------------------------------------------------
+    @staticmethod
+    def predict_x0(x_num_t: torch.Tensor, eps_hat: torch.Tensor, ab_t: torch.Tensor) -> torch.Tensor:
+        """``x0_hat`` of the numbers at signal share ``ab_t`` from the predicted noise (clamped
+        to the encoder's +-5)."""
+        return ((x_num_t - (1 - ab_t).sqrt() * eps_hat.float()) / ab_t.sqrt()).clamp(-5.0, 5.0)
+
     def step(
         self,
         eps_hat: torch.Tensor,
@@ -182,7 +188,7 @@ class MixedDiffusion:
         # Numbers: ancestral step with the DDPM posterior q(x_s | x_t, x0_hat).
         if x_num_t.shape[1]:
             ab_t, ab_s = self.alpha_bar(tt), self.alpha_bar(ss) if s > 0 else torch.ones(1, device=dev)
-            x0 = ((x_num_t - (1 - ab_t).sqrt() * eps_hat.float()) / ab_t.sqrt()).clamp(-5.0, 5.0)
+            x0 = self.predict_x0(x_num_t, eps_hat, ab_t)
             if s <= 0:
                 x_num_s = x0
             else:

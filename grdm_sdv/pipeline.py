@@ -217,7 +217,7 @@ def _set_guided(guide: SetGuide, model: HeteroDenoiser, diffusion: MixedDiffusio
             if k in scales and alone is not None:
                 eps, logits_of = _guided(scales[k], (eps, logits_of), model.head(k, alone[k], t_emb, compiled))
         out[k] = (eps.float(), logits_of)
-        x0[k] = ((x_num[k] - (1 - ab).sqrt() * out[k][0]) / ab.sqrt()).clamp(-5.0, 5.0)
+        x0[k] = diffusion.predict_x0(x_num[k], out[k][0], ab)
     for k, grad in guide.gradients(x_num, x0).items():
         ab, eps = alpha_bar[k], out[k][0]
         grad = torch.nn.functional.pad(grad, (0, eps.shape[1] - grad.shape[1]))

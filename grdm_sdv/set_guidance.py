@@ -145,10 +145,12 @@ class SetGuide:
     match: dict[str, Callable[[torch.Tensor], torch.Tensor]]
     scale: float
     min_alpha_bar: float = 0.8
-    tables: set[str] = field(init=False)
+    tables: set[str] = field(init=False)  # the child tables it guides
+    reads: set[str] = field(init=False)  # and every table its critics read
 
     def __post_init__(self) -> None:
         self.tables = {c for critic in self.critics for c, _ in critic.children}
+        self.reads = self.tables | {critic.parent for critic in self.critics}
 
     def gradients(self, x_num: dict[str, torch.Tensor], x0: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Node type -> ``scale * d(sum log D)/d x0_hat`` for the tables in ``x0`` (those this
@@ -157,8 +159,7 @@ class SetGuide:
         with torch.inference_mode(False), torch.enable_grad():
             leaves = {k: self.match[k](v.detach().cpu().float().clone()).requires_grad_(True) for k, v in x0.items()}
             current = {k: (leaves[k] if k in leaves else self.match[k](v.detach().cpu().float().clone()))
-                       for k, v in x_num.items()
-                       if k in leaves or any(k == c.parent or k in dict(c.children) for c in self.critics)}
+                       for k, v in x_num.items() if k in self.reads}
             objective = sum(nn.functional.logsigmoid(c.discriminator(c.features(current, self.links))).sum()
                             for c in self.critics if any(k in leaves for k, _ in c.children))
             if not torch.is_tensor(objective):
