@@ -18,7 +18,7 @@ from ._versions import timing
 #: Parameters read only when sampling: variants that differ only in these share one fit.
 SAMPLING_PARAMS = ('sampling_steps', 'parent_lead', 'sampling_variance', 'guidance_scale',
                    'rank_columns', 'match_marginals', 'sibling_templates', 'link_matching',
-                   'follower_columns')
+                   'follower_columns', 'set_guidance')
 
 
 def grdm_defaults() -> dict:
@@ -44,6 +44,7 @@ class SharedFit:
         self._key = None
         self._synth = None
         self._fit_seconds = 0.0
+        self._critic_seconds = 0.0
 
     def sample(
         self, metadata: Any, tables: dict[str, pd.DataFrame], params: dict, scale: float = 1.0,
@@ -60,7 +61,7 @@ class SharedFit:
 
         Returns:
             ``(synthesizer, synthetic, fit_seconds, sample_seconds)``; a reused fit reports
-            the seconds of its one fit.
+            the seconds of its one fit (with its set critics' where ``set_guidance`` is on).
         """
         from grdm_sdv import GRDMSynthesizer
 
@@ -70,18 +71,29 @@ class SharedFit:
             for k in SAMPLING_PARAMS:
                 if k in params or k in defaults:  # an older version may lack one
                     setattr(self._synth, k, params.get(k, defaults.get(k)))
+            self._critics(tables)
         else:
             self._key = None  # a fit that fails is not reused
             self._synth = GRDMSynthesizer(metadata, **params)
             _, self._fit_seconds = timing.timed(self._synth.fit, tables)
             self._key = key
+            self._critic_seconds = 0.0
         if self.rewind:
             self._synth.reset_sampling()
         if sampler is None:
             synthetic, sample_seconds = timing.timed(self._synth.sample_scale, scale)
         else:
             synthetic, sample_seconds = timing.timed(sampler, self._synth, scale)
-        return self._synth, synthetic, self._fit_seconds, sample_seconds
+        critics = self._critic_seconds if getattr(self._synth, 'set_guidance', 0) else 0.0
+        return self._synth, synthetic, self._fit_seconds + critics, sample_seconds
+
+    def _critics(self, tables: dict[str, pd.DataFrame]) -> None:
+        """A reused fit sampled with ``set_guidance`` fits its set critics once (the same
+        critics a fit with it on would fit); their seconds count in that variant's fit
+        seconds only."""
+        synth = self._synth
+        if getattr(synth, 'set_guidance', 0) and not synth.get_info().get('set_critic_accuracy'):
+            _, self._critic_seconds = timing.timed(synth.fit_set_critics, tables)
 
     def redraw(self, scale: float = 1.0) -> dict[str, pd.DataFrame]:
         """Another sample of the last fit at ``scale``, continuing its random stream (no

@@ -4,7 +4,7 @@
 ``sample(scale=2.0)``.
 """
 
-__version__ = '0.2.27'
+__version__ = '0.2.28'
 
 from .synthesizer import GRDMSynthesizer  # noqa: E402
 

@@ -433,10 +433,33 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             self.reset_sampling()  # its samples drew keys: sampling starts as after any fit
             self._fit_seconds += time.perf_counter() - start
         if self.set_guidance:
-            start = time.perf_counter()
-            self._set_critics = self._fit_set_critics(data)
-            self.reset_sampling()
-            self._fit_seconds += time.perf_counter() - start
+            self.fit_set_critics(data)
+
+    def fit_set_critics(self, data: dict[str, pd.DataFrame]) -> dict[str, float]:
+        """Fit the set critics (``set_guidance``) of a fitted synthesizer on its training data.
+
+        ``fit`` calls this when ``set_guidance`` is above 0; call it to add set guidance to a
+        fit made without it (a loaded file, say) instead of fitting again: critics fitted
+        here are the ones ``fit`` would have fitted. Replaces any critics already fitted,
+        draws from its own seeds and resets the sampling state afterwards; its seconds are
+        added to ``get_info()['fit_seconds']``.
+
+        Args:
+            data: the tables the synthesizer was fitted on.
+
+        Returns:
+            Each parent table's held-out accuracy (``get_info()['set_critic_accuracy']``);
+            critics at 0.75 or more are kept and guide samples while ``set_guidance`` is
+            above 0.
+        """
+        if not self._fitted:
+            raise SynthesizerInputError('fit_set_critics needs a fitted synthesizer: call fit first.')
+        check_tables(self._original_metadata, data)
+        start = time.perf_counter()
+        self._set_critics = self._fit_set_critics(data)
+        self.reset_sampling()
+        self._fit_seconds += time.perf_counter() - start
+        return dict(self._set_accuracy)
 
     def validate(self, data: dict[str, pd.DataFrame]) -> None:
         """Check ``data`` against the metadata; raise one ``InvalidDataError`` listing all problems."""

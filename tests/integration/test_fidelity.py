@@ -172,8 +172,11 @@ def test_set_guidance_pushes_children_toward_sets_their_critic_takes_for_real(pl
     monkeypatch.setattr(GRDMSynthesizer, '_SET_MIN_ACCURACY', 0.0)
     try:
         synth.set_guidance = 3.0
-        synth._set_critics = synth._fit_set_critics(tables)
+        seconds = synth.get_info()['fit_seconds']
+        accuracy = synth.fit_set_critics(tables)
+        assert synth.get_info()['fit_seconds'] > seconds
         critics = synth.get_info()['set_critics']
+        assert accuracy == pytest.approx(synth._set_accuracy)
         assert set(critics) == {t for t in metadata.tables if any(
             r['parent_table_name'] == t for r in metadata.to_dict()['relationships'])}, critics
         assert all(0.0 <= a <= 1.0 for a in critics.values())
@@ -201,6 +204,29 @@ def test_set_guidance_pushes_children_toward_sets_their_critic_takes_for_real(pl
     for bad in (-1.0, float('inf'), 'strong', True):
         with pytest.raises(SynthesizerInputError, match='set_guidance'):
             GRDMSynthesizer(metadata, set_guidance=bad)
+
+
+def test_set_critics_added_to_a_fit_are_those_a_fit_with_them_makes():
+    """``fit_set_critics`` on a fit made without set guidance gives the critics, and then the
+    samples, of the same fit made with it; an unfitted synthesizer is told to fit first."""
+    from sdv.errors import SynthesizerInputError
+
+    tables, metadata = make_planted_database(n_regions=8, seed=4)
+    kwargs = dict(steps=5, hidden_dim=16, sampling_steps=3, seed=0, verbose=False)
+    with pytest.raises(SynthesizerInputError, match='fit first'):
+        GRDMSynthesizer(metadata, **kwargs).fit_set_critics(tables)
+    with_critics = GRDMSynthesizer(metadata, set_guidance=2.0, **kwargs)
+    with_critics.fit(tables)
+    added = GRDMSynthesizer(metadata, **kwargs)
+    added.fit(tables)
+    added.set_guidance = 2.0
+    accuracy = added.fit_set_critics(tables)
+    assert with_critics.get_info()['set_critic_accuracy'] == added.get_info()['set_critic_accuracy']
+    assert accuracy == pytest.approx(added.get_info()['set_critic_accuracy'], abs=5e-4)
+    assert set(accuracy) == {'region', 'customer', 'product'}  # every parent table
+    one, other = with_critics.sample(scale=1.0), added.sample(scale=1.0)
+    for t in one:
+        pd.testing.assert_frame_equal(one[t], other[t])
 
 
 def test_child_summaries_are_generated_and_dropped():
