@@ -292,9 +292,11 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             gradient of its log-probability of "real", so that siblings add up as real
             ones do. Read when sampling (0 there skips it; above 0 it needs critics from a
             fit with it on). Applied to ``sample`` and ``sample_from_structure``; not to
-            conditional samples, imputation or sharded samples. Measured in
-            ``docs/fidelity.md`` (F1, two fits, 3 draws each: ``race`` told apart at 0.863
-            instead of 0.889 with 3, the other scores unchanged). (default: ``0``)
+            conditional samples, imputation or sharded samples. A fit made without it takes
+            critics later with :meth:`fit_set_critics`. The documented larger configuration
+            is 3: on the whole protocol (``docs/benchmarks.md``) F1's ``race`` is told apart at
+            0.862 instead of 0.890, the other scores unchanged, for 5-6% more fit time; where
+            no critic is kept (MovieLens) it costs the critics' fit only. (default: ``0``)
         seed: seed for fitting; ``None`` draws one from numpy's global generator.
             (default: ``None``)
     """
