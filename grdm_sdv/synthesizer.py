@@ -435,7 +435,7 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
             self.reset_sampling()  # its samples drew keys: sampling starts as after any fit
             self._fit_seconds += time.perf_counter() - start
         if self.set_guidance:
-            self.fit_set_critics(data)
+            self._add_set_critics(data)  # data checked above
 
     def fit_set_critics(self, data: dict[str, pd.DataFrame]) -> dict[str, float]:
         """Fit the set critics (``set_guidance``) of a fitted synthesizer on its training data.
@@ -457,11 +457,16 @@ class GRDMSynthesizer(SamplingForms, ShardedSampling, Conditioning, BaseMultiTab
         if not self._fitted:
             raise SynthesizerInputError('fit_set_critics needs a fitted synthesizer: call fit first.')
         check_tables(self._original_metadata, data)
+        self._add_set_critics(data)
+        return dict(self._set_accuracy)
+
+    def _add_set_critics(self, data: dict[str, pd.DataFrame]) -> None:
+        """:meth:`fit_set_critics` on checked ``data``: the critics, the sampling state reset,
+        their seconds added to the fit's."""
         start = time.perf_counter()
         self._set_critics = self._fit_set_critics(data)
         self.reset_sampling()
         self._fit_seconds += time.perf_counter() - start
-        return dict(self._set_accuracy)
 
     def validate(self, data: dict[str, pd.DataFrame]) -> None:
         """Check ``data`` against the metadata; raise one ``InvalidDataError`` listing all problems."""
